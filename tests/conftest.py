@@ -1,0 +1,43 @@
+"""Shared fixtures. Real data comes from environment variables, never from a
+hard-coded path: `make test` sets them to ../shared on the project's machines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Nothing in the tests may reach for the Hugging Face hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _required_dir(variable: str) -> Path:
+    value = os.environ.get(variable)
+    if not value or not Path(value).is_dir():
+        pytest.fail(f"${variable} must name an existing folder (make test sets it); got {value!r}")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def kaznerd_dir() -> Path:
+    return _required_dir("KZNER_KAZNERD_DIR")
+
+
+@pytest.fixture(scope="session")
+def reports_dir() -> Path:
+    return _required_dir("KZNER_REPORTS_DIR")
+
+
+@pytest.fixture(scope="session")
+def report_texts(reports_dir: Path) -> dict[str, str]:
+    # newline="" keeps \r\n as it is: offsets must hold on the text users have.
+    texts = {}
+    for path in sorted(reports_dir.glob("*.txt")):
+        with path.open(encoding="utf-8", newline="") as f:
+            texts[path.name] = f.read()
+    assert texts, f"no reports in {reports_dir}"
+    return texts

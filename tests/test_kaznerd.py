@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kzner import kaznerd
+from kzner.kaznerd import KaznerdError, Sentence, map_tags, read_conll, split_by_group
+
+TINY = """AID1 O
+Арал B-GPE
+ауданы I-GPE
+Жансейіт B-LOCATION
+2024 B-DATE
+жылы I-DATE
+
+BID1 O
+Арал B-GPE
+ауданы I-GPE
+
+AID22 O
+«AMANAT» B-ORGANISATION
+50 B-PERCENTAGE
+% I-PERCENTAGE
+"""
+
+
+def test_reads_ids_and_never_takes_the_id_line_as_a_word(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text(TINY, encoding="utf-8")
+    sentences = read_conll(path)
+    assert [s.id for s in sentences] == ["AID1", "BID1", "AID22"]
+    assert sentences[0].words == ("Арал", "ауданы", "Жансейіт", "2024", "жылы")
+    assert [s.group for s in sentences] == ["1", "1", "22"]
+    doc = kaznerd.to_document(sentences[0])
+    assert [(doc.span_text(s), s.label) for s in doc.spans] == [
+        ("Арал ауданы", "LOC"),
+        ("Жансейіт", "LOC"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("AID1 O\nword\n", r"t.txt:2: expected 'WORD TAG'"),
+        ("word O\n", r"t.txt:1: expected a sentence id, got 'word'"),
+        ("AID1 O\nword X-ORG\n", r"t.txt:2: not an IOB2 tag: 'X-ORG'"),
+        ("AID1 O\n\n", r"sentence AID1 has no words"),
+    ],
+)
+def test_bad_lines_are_named(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(KaznerdError, match=message):
+        read_conll(path)
+
+
+def test_mapping_follows_the_conventions() -> None:
+    tags = ["B-GPE", "I-GPE", "B-LOCATION", "B-PERSON", "I-PERSON", "B-MONEY", "I-MONEY",
+            "B-PERCENTAGE", "B-QUANTITY", "B-PROJECT", "B-ORGANISATION", "I-ORGANISATION"]
+    assert map_tags(tags) == ["B-LOC", "I-LOC", "B-LOC", "O", "O", "B-MONEY", "I-MONEY",
+                              "B-PERCENT", "B-QUANTITY", "B-PROJECT", "B-ORG", "I-ORG"]
+
+
+def test_group_split_is_deterministic_and_keeps_variants_together() -> None:
+    sentences = [
+        Sentence(f"{v}ID{n}", ("w",), ("O",)) for n in range(200) for v in "AB" if n % 3 or v == "A"
+    ]
+    train, dev = split_by_group(sentences, 0.1, seed=13)
+    assert {s.group for s in train}.isdisjoint({s.group for s in dev})
+    assert len(train) + len(dev) == len(sentences)
+    assert 15 <= len({s.group for s in dev}) <= 25
+    again = split_by_group(list(reversed(sentences)), 0.1, seed=13)
+    assert {s.id for s in again[1]} == {s.id for s in dev}
+    other = split_by_group(sentences, 0.1, seed=14)
+    assert {s.id for s in other[1]} != {s.id for s in dev}
+
+
+def test_missing_directory_and_files_are_explained(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv(kaznerd.ENV_DIR, raising=False)
+    with pytest.raises(KaznerdError, match="KZNER_KAZNERD_DIR.*download_kaznerd.sh"):
+        kaznerd.resolve_dir(None)
+    with pytest.raises(KaznerdError, match="does not exist"):
+        kaznerd.resolve_dir(tmp_path / "nope")
+    with pytest.raises(KaznerdError, match=r"missing in .*: IOB2_valid2.txt"):
+        kaznerd.load_split("valid", tmp_path)
+
+
+@pytest.mark.integration
+def test_checksum_mismatch_is_refused(kaznerd_dir: Path, tmp_path: Path) -> None:
+    shutil.copy(kaznerd_dir / "IOB2_test2.txt", tmp_path / "IOB2_test2.txt")
+    with (tmp_path / "IOB2_test2.txt").open("a", encoding="utf-8") as f:
+        f.write("\nAID9 O\nx O\n")
+    with pytest.raises(KaznerdError, match="is not the pinned"):
+        kaznerd.load_split("test", tmp_path)
+
+
+@pytest.mark.integration
+def test_real_kaznerd(kaznerd_dir: Path, monkeypatch) -> None:
+    monkeypatch.setenv(kaznerd.ENV_DIR, str(kaznerd_dir))
+    kaznerd.verify(kaznerd.resolve_dir())
+    valid = kaznerd.load_split("valid")
+    test = kaznerd.load_split("test")
+    assert (len(valid), len(test)) == (11_167, 11_307)
+    assert not any(kaznerd._ID.fullmatch(w) for s in valid for w in s.words)
+    # The variant groups of valid and test are disjoint upstream; our split
+    # of valid must keep that property inside valid.
+    train, dev = split_by_group(valid, 0.1, seed=13)
+    assert {s.group for s in train}.isdisjoint({s.group for s in dev})
+    assert {s.group for s in valid}.isdisjoint({s.group for s in test})
+    counts: dict[str, int] = {}
+    for sentence in valid:
+        for span in kaznerd.to_document(sentence).spans:
+            counts[span.label] = counts.get(span.label, 0) + 1
+    # B- counts in the file: GPE 1693 + LOCATION 204 = 1897 LOC.
+    assert counts == {"LOC": 1897, "MONEY": 441, "ORG": 759, "PERCENT": 443,
+                      "PROJECT": 206, "QUANTITY": 407}

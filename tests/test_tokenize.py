@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+
+from kzner.tokenize import Token, split_at, tokenize
+
+
+def words(text: str) -> list[str]:
+    return [t.text for t in tokenize(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("«AMANAT» партиясы", ["«", "AMANAT", "»", "партиясы"]),
+        ("Іс-шараға Қасым-Жомарт COVID-19", ["Іс-шараға", "Қасым-Жомарт", "COVID-19"]),
+        ("1-інші 2021-2022 жылы", ["1-інші", "2021-2022", "жылы"]),
+        ("78% жетті", ["78", "%", "жетті"]),
+        ("46,2%-ға жеткізілді", ["46", ",", "2", "%-ға", "жеткізілді"]),
+        ("15,3 %-ке", ["15", ",", "3", "%-ке"]),
+        ("91,4 пайызға", ["91", ",", "4", "пайызға"]),
+        ("866.8 мың", ["866", ".", "8", "мың"]),
+        ("6 900 орындық", ["6", "900", "орындық"]),
+        ("(77,4%)", ["(", "77", ",", "4", "%", ")"]),
+        ("№248, болады»,- деді", ["№", "248", ",", "болады", "»", ",", "-", "деді"]),
+        ("жұмыс – бағдарлама...", ["жұмыс", "–", "бағдарлама", ".", ".", "."]),
+    ],
+)
+def test_splits_like_kaznerd(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
+
+
+def test_offsets_exact_with_nbsp_crlf_and_leading_spaces() -> None:
+    text = "  «Жайлы\u00a0мектеп»\r\n\r\n 6\u00a0900 орындық\t𝔘x"
+    tokens = tokenize(text)
+    assert [t.text for t in tokens] == ["«", "Жайлы", "мектеп", "»", "6", "900", "орындық", "𝔘x"]
+    for t in tokens:
+        assert text[t.start : t.end] == t.text
+    assert tokens[0].start == 2
+
+
+def test_every_visible_character_is_in_a_token() -> None:
+    text = " a\u00a0b\r\nв,г\u2003д\u200be "
+    covered = {i for t in tokenize(text) for i in range(t.start, t.end)}
+    assert covered == {i for i, c in enumerate(text) if not c.isspace()}
+
+
+def test_split_at_cuts_inside_words_and_counts_them() -> None:
+    tokens = tokenize("AMANAT-тың мүшесі")
+    out, inside = split_at(tokens, {0, 6, 10})
+    assert [t.text for t in out] == ["AMANAT", "-тың", "мүшесі"]
+    assert inside == 1
+    assert out[1] == Token("-тың", 6, 10)
+
+
+@pytest.mark.integration
+def test_real_reports_offsets(report_texts: dict[str, str]) -> None:
+    for name, text in report_texts.items():
+        tokens = tokenize(text)
+        assert tokens, name
+        for t in tokens:
+            assert text[t.start : t.end] == t.text, (name, t)
+        # Whitespace is the only thing between tokens.
+        edges = [0, *[x for t in tokens for x in (t.start, t.end)], len(text)]
+        gaps = [text[a:b] for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        assert all(not g.strip() for g in gaps), name
+
+
+@pytest.mark.integration
+def test_kaznerd_words_survive_retokenisation(kaznerd_dir) -> None:
+    """Raw text must look like KazNERD to the model: joining KazNERD's words
+    and tokenising again gives back the same words, bar a handful of oddities
+    (a hyphen left dangling, like ``Екі-``) counted here."""
+    from kzner.kaznerd import load_split
+
+    total = changed = 0
+    for sentence in load_split("valid", kaznerd_dir):
+        total += len(sentence.words)
+        changed += sum(words(w) != [w] for w in sentence.words)
+    assert total > 100_000
+    assert changed / total < 1e-4, (changed, total)
