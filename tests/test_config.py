@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kzner.config import Config, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_default_yaml_is_the_built_in_default() -> None:
+    assert load_config(ROOT / "configs" / "default.yaml") == Config()
+
+
+def test_unknown_key_names_the_key_and_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("labelstudio:\n  contrl: ner\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: labelstudio.contrl: Extra inputs are not permitted"):
+        load_config(path)
+
+
+def test_wrong_type_and_bad_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("data:\n  annotations: 3\n")
+    with pytest.raises(ConfigError, match=r"c.yaml: data.annotations"):
+        load_config(path)
+    path.write_text("data: [\n")
+    with pytest.raises(ConfigError, match="c.yaml: invalid YAML"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_overrides_and_label_map_check() -> None:
+    config = load_config(None, ["labelstudio.label_map={ORGANIZATION: ORG}", "data.kaznerd_dir=/x"])
+    assert config.read_options().label_map == {"ORGANIZATION": "ORG"}
+    assert config.data.kaznerd_dir == "/x"
+    with pytest.raises(ConfigError, match=r"label_map maps to labels not in `labels`: \['PERSON'\]"):
+        load_config(None, ["labelstudio.label_map={PER: PERSON}"])
+    with pytest.raises(ConfigError, match="is not KEY=VALUE"):
+        load_config(None, ["labelstudio.control"])
