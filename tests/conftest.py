@@ -41,3 +41,16 @@ def report_texts(reports_dir: Path) -> dict[str, str]:
             texts[path.name] = f.read()
     assert texts, f"no reports in {reports_dir}"
     return texts
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory, kaznerd_dir: Path) -> Path:
+    """A tiny random BERT whose character vocabulary covers the test data."""
+    from .tiny_model import make_tiny_model
+
+    text = "".join(
+        (kaznerd_dir / name).read_text(encoding="utf-8")[:200_000]
+        for name in ("IOB2_valid2.txt", "IOB2_test2.txt")
+    )
+    alphabet = text + (ROOT / "annotations" / "report-000.json").read_text(encoding="utf-8")
+    return make_tiny_model(tmp_path_factory.mktemp("tiny"), alphabet)

@@ -40,3 +40,9 @@ def test_overrides_and_label_map_check() -> None:
         load_config(None, ["labelstudio.label_map={PER: PERSON}"])
     with pytest.raises(ConfigError, match="is not KEY=VALUE"):
         load_config(None, ["labelstudio.control"])
+
+
+def test_every_shipped_config_loads() -> None:
+    for path in sorted((ROOT / "configs").glob("*.yaml")):
+        load_config(path)
+    assert load_config(ROOT / "configs" / "xlmr-base.yaml").base_model == "FacebookAI/xlm-roberta-base"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from kzner import base_models, kaznerd
 from kzner.config import ConfigError, load_config
-from kzner.labelstudio import format_report, read_exports
+from kzner.document import Document, Span
+from kzner.evaluate import format_table
+from kzner.labelstudio import ExportError, format_report, read_exports
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +56,54 @@ def cmd_base_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from kzner.train import train
+
+    config = load_config(args.config, args.overrides)
+    output = train(config, args.output, resume=args.resume)
+    metrics = json.loads((output / "metrics.json").read_text()) if (output / "metrics.json").exists() else {}
+    if "test" in metrics:
+        print(format_table(metrics["test"]["strict"], "test strict"))
+    print(f"model: {output}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from kzner.align import document_to_tags
+    from kzner.evaluate import span_scores, tag_scores
+    from kzner.labelstudio import load_documents
+    from kzner.predict import Tagger
+
+    config = load_config(args.config, args.overrides)
+    tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, labels=config.labels)
+    results: dict[str, dict] = {}
+    if args.data:
+        docs = load_documents(args.data, config.read_options())
+        predicted = tagger.pipe([d.text for d in docs])
+        spans = [[Span(e.start, e.end, e.label) for e in entities] for entities in predicted]
+        results["documents"] = span_scores([list(d.spans) for d in docs], spans)
+        gold_tags = [document_to_tags(d) for d in docs]
+        pred_tags = [
+            document_to_tags(Document(d.id, d.text, tuple(p))) for d, p in zip(docs, spans, strict=True)
+        ]
+        if all(len(g.tags) == len(p.tags) for g, p in zip(gold_tags, pred_tags, strict=True)):
+            results["documents"]["words"] = tag_scores(
+                [g.tags for g in gold_tags], [p.tags for p in pred_tags]
+            )
+        for kind in ("exact", "overlap"):
+            print(format_table(results["documents"][kind], f"span {kind}"))
+    else:
+        sentences = kaznerd.load_split(args.split, args.kaznerd_dir or config.data.kaznerd_dir)
+        gold = [kaznerd.map_tags(s.tags) for s in sentences]
+        predicted = [tags for tags, _ in tagger.predict_words([s.words for s in sentences])]
+        results[f"kaznerd-{args.split}"] = tag_scores(gold, predicted)
+        for mode in ("strict", "default"):
+            print(format_table(results[f"kaznerd-{args.split}"][mode], mode))
+    if args.output:
+        Path(args.output).write_text(json.dumps(results, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kzner", description="NER for Kazakh regional reports")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +122,31 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(kz)
     kz.set_defaults(func=cmd_kaznerd)
 
+    tr = commands.add_parser("train", help="train, evaluate and package a model from a YAML config")
+    tr.add_argument("config", help="YAML config, e.g. configs/default.yaml")
+    tr.add_argument("--output", help="model directory (default: train.output in the config)")
+    tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    tr.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.epochs=2",
+    )
+    tr.set_defaults(func=cmd_train)
+
+    ev = commands.add_parser("evaluate", help="score a trained model on KazNERD or on Label Studio exports")
+    ev.add_argument("model", help="trained model directory")
+    ev.add_argument("--data", nargs="+", help="Label Studio exports to score on (default: KazNERD)")
+    ev.add_argument("--split", choices=["test", "valid"], default="test", help="KazNERD split")
+    ev.add_argument("--kaznerd-dir")
+    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--output", help="write the scores as JSON here")
+    _config_args(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
     base = commands.add_parser(
         "base-model", help="prepare a base model (converts the embedded one once) and print its path"
     )
@@ -83,7 +160,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, kaznerd.KaznerdError, base_models.BaseModelError) as err:
+    except (
+        ConfigError,
+        kaznerd.KaznerdError,
+        base_models.BaseModelError,
+        ExportError,
+        FileNotFoundError,
+        ValueError,
+    ) as err:
         print(f"kzner: error: {err}", file=sys.stderr)
         return 2
 

@@ -22,6 +22,7 @@ always holds.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # \w misses combining marks, which appear in decomposed Cyrillic (и + U+0306).
@@ -34,6 +35,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+_SENTENCE_END = {".", "!", "?", "…"}
 
 
 @dataclass(frozen=True)
@@ -68,3 +70,22 @@ def split_at(tokens: list[Token], cuts: set[int]) -> tuple[list[Token], int]:
         for a, b in zip(edges, edges[1:], strict=False):
             out.append(Token(token.text[a - token.start : b - token.start], a, b))
     return out, inside
+
+
+def split_sentences(text: str, tokens: Sequence[Token]) -> list[list[Token]]:
+    r"""Sentence-sized groups of words: after . ! ? … and at line breaks.
+
+    Only to keep model inputs short; windows would cope with anything longer.
+
+    >>> text = "Бірінші сөйлем. Екінші\nҮшінші"
+    >>> [[t.text for t in s] for s in split_sentences(text, tokenize(text))]
+    [['Бірінші', 'сөйлем', '.'], ['Екінші'], ['Үшінші']]
+    """
+    sentences: list[list[Token]] = []
+    current: list[Token] = []
+    for token, following in zip(tokens, [*tokens[1:], None], strict=False):
+        current.append(token)
+        if following is None or token.text in _SENTENCE_END or "\n" in text[token.end : following.start]:
+            sentences.append(current)
+            current = []
+    return sentences

@@ -1,0 +1,101 @@
+"""Scores: seqeval on word tags, and character spans on documents.
+
+seqeval is asked for both its strict IOB2 mode (an entity counts only when its
+B- and every I- are right: the figure we optimise and report) and its default
+mode, which silently repairs broken tag sequences and so scores higher; showing
+both makes that gap visible instead of hidden. Character-span scores compare
+entities by offsets, so figures on raw reports do not depend on tokenisation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+
+from kzner.document import Span
+
+
+def tag_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict]:
+    """Per-label and averaged precision/recall/F1/support, strict and default."""
+    if [len(g) for g in gold] != [len(p) for p in predicted]:
+        raise ValueError("gold and predicted sentences differ in length")
+    gold, predicted = [list(g) for g in gold], [list(p) for p in predicted]
+    return {
+        "strict": _rounded(
+            classification_report(
+                gold, predicted, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
+            )
+        ),
+        "default": _rounded(classification_report(gold, predicted, output_dict=True, zero_division=0)),
+    }
+
+
+def _rounded(report: dict) -> dict:
+    return {
+        name: {
+            k.replace("f1-score", "f1"): (round(float(v), 4) if k != "support" else int(v))
+            for k, v in row.items()
+        }
+        for name, row in report.items()
+    }
+
+
+def span_scores(gold: Sequence[Sequence[Span]], predicted: Sequence[Sequence[Span]]) -> dict[str, dict]:
+    """Exact (same start, end, label) and overlap (same label, any shared
+    character; each gold span matched at most once) precision/recall/F1."""
+    if len(gold) != len(predicted):
+        raise ValueError("gold and predicted document counts differ")
+    exact_tp: Counter[str] = Counter()
+    overlap_tp: Counter[str] = Counter()
+    n_gold: Counter[str] = Counter()
+    n_pred: Counter[str] = Counter()
+    for g, p in zip(gold, predicted, strict=True):
+        n_gold.update(s.label for s in g)
+        n_pred.update(s.label for s in p)
+        exact_tp.update(s.label for s in set(g) & set(p))
+        unmatched = list(g)
+        for span in p:
+            hit = next(
+                (s for s in unmatched if s.label == span.label and s.start < span.end and span.start < s.end),
+                None,
+            )
+            if hit is not None:
+                unmatched.remove(hit)
+                overlap_tp[span.label] += 1
+    labels = sorted(set(n_gold) | set(n_pred))
+    return {
+        "exact": _prf_table(labels, exact_tp, n_gold, n_pred),
+        "overlap": _prf_table(labels, overlap_tp, n_gold, n_pred),
+    }
+
+
+def _prf(tp: int, gold: int, pred: int) -> dict[str, float | int]:
+    precision = tp / pred if pred else 0.0
+    recall = tp / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "support": gold}
+
+
+def _prf_table(labels: list[str], tp: Counter[str], gold: Counter[str], pred: Counter[str]) -> dict:
+    table = {label: _prf(tp[label], gold[label], pred[label]) for label in labels}
+    table["micro avg"] = _prf(sum(tp.values()), sum(gold.values()), sum(pred.values()))
+    rows = [table[label] for label in labels]
+    table["macro avg"] = {
+        k: round(sum(r[k] for r in rows) / len(rows), 4) if rows else 0.0
+        for k in ("precision", "recall", "f1")
+    } | {"support": sum(gold.values())}
+    return table
+
+
+def format_table(scores: dict[str, dict], title: str) -> str:
+    lines = [f"{title:<12} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"]
+    for name, row in scores.items():
+        if name == "weighted avg":
+            continue
+        lines.append(
+            f"{name:<12} {row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f} {row['support']:>8}"
+        )
+    return "\n".join(lines)

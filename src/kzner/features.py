@@ -1,0 +1,103 @@
+"""Words and tags -> sub-token model inputs, and sub-token outputs -> words.
+
+Only the first sub-token of a word carries its label (HF's ``run_ner`` rule;
+``label_all_tokens`` labels the rest too). A sentence longer than the model's
+window becomes several overlapping windows that start on word boundaries, so
+no word is ever truncated away: in training every word is labelled in some
+window, and at prediction every word takes its label from the window where it
+sits furthest from an edge (more context on both sides), ties to the earlier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+IGNORE = -100  # the label id PyTorch's cross-entropy skips
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A sentence's words as sub-tokens, without special tokens."""
+
+    ids: list[int]
+    word_ids: list[int]  # word index of each sub-token
+    first: list[int]  # position of each word's first sub-token, -1 if it has none
+
+
+@dataclass(frozen=True)
+class Window:
+    start: int  # sub-token range [start, end) of the sentence
+    end: int
+
+
+def encode_words(tokenizer, words: Sequence[str]) -> Encoded:
+    encoding = tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
+    word_ids = encoding.word_ids()
+    first = [-1] * len(words)
+    for position, word in enumerate(word_ids):
+        if first[word] < 0:
+            first[word] = position
+    return Encoded(encoding["input_ids"], list(word_ids), first)
+
+
+def plan_windows(encoded: Encoded, budget: int, stride: int) -> list[Window]:
+    """Cover all sub-tokens with windows of at most ``budget``, overlapping by
+    about ``stride``, each starting at a word's first sub-token where possible.
+
+    >>> enc = Encoded(list(range(10)), [0, 0, 1, 2, 2, 2, 3, 4, 5, 5], [0, 2, 3, 6, 7, 8])
+    >>> plan_windows(enc, budget=6, stride=2)  # word 5 (sub-tokens 8-9) is not cut
+    [Window(start=0, end=6), Window(start=3, end=8), Window(start=6, end=10)]
+    """
+    if budget <= stride:
+        raise ValueError(f"window budget {budget} must exceed the stride {stride}")
+    n = len(encoded.ids)
+    starts = sorted({p for p in encoded.first if p >= 0})
+    windows: list[Window] = []
+    start = 0
+    while True:
+        end = min(start + budget, n)
+        if end < n:
+            # End on a word boundary unless one word alone fills the window.
+            end = max((s for s in starts if start < s <= end), default=end)
+        windows.append(Window(start, end))
+        if end >= n:
+            return windows
+        wanted = end - stride
+        start = max((s for s in starts if start < s <= wanted), default=end)
+
+
+def window_features(
+    tokenizer,
+    encoded: Encoded,
+    window: Window,
+    tag_ids: Sequence[int] | None,
+    label_all_tokens: bool,
+) -> dict[str, list[int]]:
+    """Model inputs for one window, with ``<s>``/``</s>`` and labels when tags are given."""
+    ids = [tokenizer.cls_token_id, *encoded.ids[window.start : window.end], tokenizer.sep_token_id]
+    features = {"input_ids": ids, "attention_mask": [1] * len(ids)}
+    if tag_ids is not None:
+        labels = [IGNORE]
+        for position in range(window.start, window.end):
+            word = encoded.word_ids[position]
+            is_first = encoded.first[word] == position
+            labels.append(tag_ids[word] if is_first or label_all_tokens else IGNORE)
+        labels.append(IGNORE)
+        features["labels"] = labels
+    return features
+
+
+def owner_windows(encoded: Encoded, windows: Sequence[Window]) -> list[int]:
+    """For each word, the index of the window its prediction is read from
+    (-1 for a word with no sub-tokens, which is then predicted O)."""
+    owners = []
+    for position in encoded.first:
+        best, best_margin = -1, -1
+        for index, w in enumerate(windows):
+            if w.start <= position < w.end:
+                margin = min(position - w.start, w.end - 1 - position)
+                if margin > best_margin:
+                    best, best_margin = index, margin
+        owners.append(best)
+    return owners

@@ -1,0 +1,102 @@
+"""Write a trained model as a self-describing, standard HF model directory.
+
+Everything lands in a hidden sibling first and is renamed into place at the
+end, so a crash never leaves a half-written model that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from kzner import __version__
+from kzner.config import Config
+from kzner.evaluate import format_table
+from kzner.predict import KZNER_CONFIG
+
+
+def write_package(
+    output: Path, model, tokenizer, config: Config, metrics: dict, fingerprints: dict[str, str]
+) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        model.save_pretrained(work)
+        tokenizer.save_pretrained(work)
+        settings = {
+            "kzner_version": __version__,
+            "labels": list(config.labels),
+            "max_length": config.model.max_length,
+            "stride": config.model.stride,
+            "base_model": config.base_model,
+        }
+        (work / KZNER_CONFIG).write_text(json.dumps(settings, indent=2))
+        (work / "config.yaml").write_text(
+            yaml.safe_dump(config.model_dump(), allow_unicode=True, sort_keys=False)
+        )
+        (work / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (work / "fingerprints.json").write_text(json.dumps(fingerprints, indent=2))
+        (work / "README.md").write_text(model_card(config, metrics), encoding="utf-8")
+        work.chmod(0o755)
+        _swap_into_place(work, output)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _swap_into_place(new: Path, output: Path) -> None:
+    if output.exists():
+        old = output.parent / f".{output.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(output, old)
+        os.replace(new, output)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, output)
+
+
+def model_card(config: Config, metrics: dict) -> str:
+    test = metrics.get("test", {})
+    strict = test.get("strict", {})
+    table = format_table(strict, "label") if strict else "(no test scores)"
+    return f"""# kzner model
+
+Named-entity recognition for Kazakh regional reports: {", ".join(config.labels)}.
+Token classifier fine-tuned from `{config.base_model}` by kzner {__version__}.
+
+## Intended use
+Finding organisations, projects, amounts of money, percentages, measured
+quantities and places in Kazakh text, with exact character offsets, through
+`kzner predict` or `kzner.Tagger`. A plain `transformers.pipeline(
+"token-classification", model=DIR)` also works: every head output is named by
+the label it stands for (outputs for KazNERD classes we do not report are
+named `O`); kzner's own decoder sums the probabilities of outputs sharing a
+name and splits long texts into overlapping windows.
+
+## Data and licences
+- KazNERD (IS2AI, LREC 2022), CC BY 4.0: valid split for training/dev
+  (split by variant group, seed {config.data.split_seed}, dev fraction
+  {config.data.dev_fraction}), test split for the scores below;
+  learnt with {"all 25 KazNERD classes" if config.data.kaznerd_tags == "full" else "our six labels"}.
+- Label Studio exports: {", ".join(config.data.annotations)}, repeated
+  {config.data.annotation_oversample}x per epoch.
+- Base model weights: multilingual-e5-small (MIT) or as configured.
+Inputs and their sha256: `fingerprints.json`. Resolved config: `config.yaml`.
+
+## Metrics (KazNERD test, seqeval strict IOB2, {test.get("sentences", 0)} sentences)
+```
+{table}
+```
+All figures, including seqeval's default mode and dev: `metrics.json`.
+
+## Limitations
+KazNERD is transcribed TV news; regional reports differ in style (long
+programme names, amounts, district lists). Scores on in-domain reports are not
+in this card unless annotations were held out for them. Labels follow
+`docs/annotation-conventions.md` of the kzner project (quoted names tagged
+without quotes; towns and districts without `қаласы/ауданы`).
+"""

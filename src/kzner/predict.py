@@ -1,0 +1,156 @@
+"""Prediction: raw text or words in, entities with exact offsets out.
+
+``Tagger`` is the one place that runs a trained model, for evaluation as well
+as for users, so that scores measure exactly what users get.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+from kzner.align import OUTSIDE, tags_to_spans
+from kzner.features import encode_words, owner_windows, plan_windows, window_features
+from kzner.tagset import TagSet
+from kzner.tokenize import split_sentences, tokenize
+
+KZNER_CONFIG = "kzner.json"
+
+
+@dataclass(frozen=True)
+class Entity:
+    start: int
+    end: int
+    label: str
+    text: str
+    score: float
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+    return torch.device(device)
+
+
+def read_settings(directory: Path) -> dict | None:
+    """The kzner settings of a packaged model, or None for any other directory."""
+    path = directory / KZNER_CONFIG
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def check_labels(directory: Path, settings: dict, labels: Sequence[str] | None) -> None:
+    if labels is not None and list(settings["labels"]) != list(labels):
+        raise ValueError(
+            f"{directory} was trained for labels {settings['labels']}, not the configured {list(labels)}"
+        )
+
+
+class Tagger:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        labels: Sequence[str],
+        max_length: int = 128,
+        stride: int = 32,
+        batch_size: int = 32,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.tagset = TagSet.from_id2label(model.config.id2label, labels)
+        self.fold = torch.from_numpy(self.tagset.fold_matrix()).to(next(model.parameters()).device)
+        self.max_length, self.stride, self.batch_size = max_length, stride, batch_size
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | Path,
+        device: str = "auto",
+        batch_size: int = 32,
+        labels: Sequence[str] | None = None,
+    ) -> Tagger:
+        """Load a packaged model; with ``labels``, refuse one trained for others."""
+        directory = Path(directory)
+        settings = read_settings(directory)
+        if settings is None:
+            raise FileNotFoundError(f"{directory} is not a kzner model: no {KZNER_CONFIG}")
+        check_labels(directory, settings, labels)
+        model = AutoModelForTokenClassification.from_pretrained(directory).to(pick_device(device))
+        tokenizer = AutoTokenizer.from_pretrained(directory)
+        return cls(
+            model, tokenizer, settings["labels"], settings["max_length"], settings["stride"], batch_size
+        )
+
+    @torch.inference_mode()
+    def predict_words(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], list[float]]]:
+        """IOB2 tag and its probability for every word of every sentence."""
+        encoded = [encode_words(self.tokenizer, words) if words else None for words in sentences]
+        jobs = []  # (sentence, window index, features)
+        plans = []
+        for s, enc in enumerate(encoded):
+            windows = plan_windows(enc, self.max_length - 2, self.stride) if enc and enc.ids else []
+            plans.append(windows)
+            for w, window in enumerate(windows):
+                jobs.append((s, w, window_features(self.tokenizer, enc, window, None, False)))
+        # Sorting by length keeps padding, and so wasted compute, small.
+        jobs.sort(key=lambda job: len(job[2]["input_ids"]))
+        probs: dict[tuple[int, int], np.ndarray] = {}
+        device = self.fold.device
+        for i in range(0, len(jobs), self.batch_size):
+            chunk = jobs[i : i + self.batch_size]
+            batch = self.tokenizer.pad([job[2] for job in chunk], return_tensors="pt").to(device)
+            logits = self.model(**batch).logits.float()
+            folded = (logits.softmax(-1) @ self.fold).cpu().numpy()
+            for (s, w, features), p in zip(chunk, folded, strict=True):
+                probs[(s, w)] = p[: len(features["input_ids"])]
+        results = []
+        for s, words in enumerate(sentences):
+            enc, windows = encoded[s], plans[s]
+            tags, scores = [OUTSIDE] * len(words), [1.0] * len(words)
+            if enc is not None and windows:
+                for word, owner in enumerate(owner_windows(enc, windows)):
+                    if owner < 0:
+                        continue  # no sub-tokens at all (e.g. only a zero-width char): O
+                    row = probs[(s, owner)][enc.first[word] - windows[owner].start + 1]
+                    best = int(row.argmax())
+                    tags[word], scores[word] = self.tagset.output[best], float(row[best])
+            results.append((tags, scores))
+        return results
+
+    def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> list[list[Entity]]:
+        texts = list(texts)
+        if batch_size:
+            self.batch_size = batch_size
+        sentences = [split_sentences(text, tokenize(text)) for text in texts]
+        flat = [[t.text for t in sentence] for doc in sentences for sentence in doc]
+        predicted = iter(self.predict_words(flat))
+        out = []
+        for text, doc in zip(texts, sentences, strict=True):
+            entities = []
+            for sentence in doc:
+                tags, scores = next(predicted)
+                score_at = {t.start: p for t, p in zip(sentence, scores, strict=True)}
+                for span in tags_to_spans(sentence, tags):
+                    inside = [p for start, p in score_at.items() if span.start <= start < span.end]
+                    entities.append(
+                        Entity(
+                            span.start,
+                            span.end,
+                            span.label,
+                            text[span.start : span.end],
+                            round(sum(inside) / len(inside), 4),
+                        )
+                    )
+            out.append(entities)
+        return out
+
+    def __call__(self, text: str) -> list[Entity]:
+        return self.pipe([text])[0]

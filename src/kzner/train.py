@@ -1,0 +1,256 @@
+"""``kzner train``: config in, packaged and scored model out.
+
+The loop itself is Hugging Face's ``Trainer`` (checkpoints, resume, early
+stopping, DDP under ``torchrun``, mixed precision); this module only feeds it:
+window features, length-grouped batches with dynamic padding, and a dev score
+(strict micro-F1 on our six labels) computed on exactly one prediction per
+word, so no word is silently left out of the score.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import Dataset
+from torch.utils.data import SequentialSampler
+from transformers import (
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    DataCollatorForTokenClassification,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
+
+from kzner import base_models
+from kzner.config import Config
+from kzner.data import Sentence, load_corpus, source_tags
+from kzner.evaluate import tag_scores
+from kzner.features import IGNORE, encode_words, owner_windows, plan_windows, window_features
+from kzner.package import write_package
+from kzner.predict import Tagger, check_labels, read_settings
+from kzner.tagset import TagSet
+
+
+class _Trainer(Trainer):
+    def _get_eval_sampler(self, eval_dataset):  # noqa: ANN001, ANN202
+        # Length grouping would shuffle dev rows, and dev scoring maps rows
+        # back to sentences by position: keep them in order.
+        return SequentialSampler(eval_dataset)
+
+
+class JsonlLog(TrainerCallback):
+    """Every Trainer log line (loss, learning rate, dev scores) as one JSON line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+        if state.is_world_process_zero and logs:
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"step": state.global_step, "time": time.time(), **logs}) + "\n")
+
+
+def training_features(
+    tokenizer, sentences: list[Sentence], label_ids: dict[str, int], config: Config
+) -> Dataset:
+    """Every window of every sentence; every word labelled in each window it is in."""
+    rows = []
+    for sentence in sentences:
+        encoded = encode_words(tokenizer, sentence.words)
+        tags = [label_ids[t] for t in sentence.tags]
+        for window in plan_windows(encoded, config.model.max_length - 2, config.model.stride):
+            rows.append(window_features(tokenizer, encoded, window, tags, config.model.label_all_tokens))
+    return Dataset.from_list(rows)
+
+
+def dev_features(
+    tokenizer, sentences: list[Sentence], config: Config
+) -> tuple[Dataset, list[tuple[int, list[int]]]]:
+    """Windows labelled only where a word takes its prediction (see features.py),
+    and for each window its sentence and the words its labelled positions stand for."""
+    rows, index = [], []
+    for s, sentence in enumerate(sentences):
+        encoded = encode_words(tokenizer, sentence.words)
+        windows = (
+            plan_windows(encoded, config.model.max_length - 2, config.model.stride) if encoded.ids else []
+        )
+        owners = owner_windows(encoded, windows)
+        for w, window in enumerate(windows):
+            features = window_features(tokenizer, encoded, window, None, False)
+            labels = [IGNORE] * len(features["input_ids"])
+            words = [word for word, owner in enumerate(owners) if owner == w]
+            for word in words:
+                labels[encoded.first[word] - window.start + 1] = 0  # marks the position only
+            rows.append({**features, "labels": labels})
+            index.append((s, words))
+    return Dataset.from_list(rows), index
+
+
+def dev_metric(sentences: list[Sentence], index: list[tuple[int, list[int]]], tagset: TagSet):
+    """Strict micro-F1 on our labels; a word no window predicts stays O and counts."""
+
+    def compute(prediction) -> dict[str, float]:
+        predicted = [["O"] * len(s.words) for s in sentences]
+        for row, (s, words) in enumerate(index):
+            positions = np.nonzero(prediction.label_ids[row] != IGNORE)[0]
+            for word, position in zip(words, positions, strict=True):
+                predicted[s][word] = tagset.output[prediction.predictions[row][position]]
+        scores = tag_scores([s.gold for s in sentences], predicted)
+        micro = scores["strict"]["micro avg"]
+        return {
+            "f1_strict": micro["f1"],
+            "precision_strict": micro["precision"],
+            "recall_strict": micro["recall"],
+            "f1_default": scores["default"]["micro avg"]["f1"],
+        }
+
+    return compute
+
+
+def _precision(config: Config) -> dict[str, bool]:
+    wanted = config.train.precision
+    if wanted == "auto":
+        if not torch.cuda.is_available():
+            return {}
+        wanted = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if wanted != "fp32" and not torch.cuda.is_available():
+        raise ValueError(f"train.precision={wanted} needs a CUDA device; use auto or fp32 on CPU")
+    return {wanted: True} if wanted != "fp32" else {}
+
+
+def train(config: Config, output: Path | None = None, resume: bool = False) -> Path:
+    """Train, score on dev and test, and package into ``output`` (atomically)."""
+    output = Path(output or config.train.output)
+    work = output.parent / f"{output.name}.work"
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    random.seed(config.train.seed)
+    # Data first: a bad export or a missing KazNERD file must stop us before
+    # the base model is converted or downloaded.
+    corpus = load_corpus(config)
+    base = base_models.resolve(config.base_model)
+    if Path(base).is_dir() and (settings := read_settings(Path(base))) is not None:
+        # Fine-tuning one of our own models further: its head must fit our labels.
+        check_labels(Path(base), settings, config.labels)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    tagset = TagSet.build(source_tags(corpus.train), config.labels, corpus.mapping)
+    label_ids = {tag: i for i, tag in enumerate(tagset.source)}
+    train_set = training_features(tokenizer, corpus.train, label_ids, config)
+    dev_set, dev_index = dev_features(tokenizer, corpus.dev, config)
+
+    names = tagset.folded_names()
+    model = AutoModelForTokenClassification.from_pretrained(
+        base, num_labels=len(names), id2label=names, label2id={n: i for i, n in reversed(names.items())}
+    )
+    model.config.kzner_source_tags = list(tagset.source)
+    if config.model.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    steps_per_epoch = math.ceil(len(train_set) / (config.train.batch_size * world))
+    total = config.train.max_steps or math.ceil(steps_per_epoch * config.train.epochs)
+    every = min(config.train.eval_steps or steps_per_epoch, total)
+    fold = torch.from_numpy(tagset.fold_matrix())
+    args = TrainingArguments(
+        output_dir=str(work / "checkpoints"),
+        num_train_epochs=config.train.epochs,
+        max_steps=config.train.max_steps or -1,
+        per_device_train_batch_size=config.train.batch_size,
+        per_device_eval_batch_size=config.train.eval_batch_size,
+        learning_rate=config.train.learning_rate,
+        weight_decay=config.train.weight_decay,
+        warmup_steps=int(config.train.warmup_ratio * total),
+        label_smoothing_factor=config.train.label_smoothing,
+        eval_strategy="steps",
+        eval_steps=every,
+        save_strategy="steps",
+        save_steps=every,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1_strict",
+        greater_is_better=True,
+        logging_steps=max(1, min(50, every // 4)),
+        train_sampling_strategy="group_by_length",
+        seed=config.train.seed,
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        **_precision(config),
+    )
+    trainer = _Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=dev_set,
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        compute_metrics=dev_metric(corpus.dev, dev_index, tagset),
+        # Fold to our labels on the fly: keeps eval memory at one id per token.
+        preprocess_logits_for_metrics=lambda logits, labels: (
+            logits.float().softmax(-1) @ fold.to(logits.device)
+        ).argmax(-1),
+        callbacks=[
+            EarlyStoppingCallback(config.train.early_stopping_patience),
+            JsonlLog(work / "metrics.jsonl"),
+        ],
+    )
+    work.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    result = trainer.train(
+        resume_from_checkpoint=str(last_checkpoint(work / "checkpoints")) if resume else None
+    )
+    if not trainer.is_world_process_zero():
+        return output
+    tagger = Tagger(
+        trainer.model,
+        tokenizer,
+        config.labels,
+        config.model.max_length,
+        config.model.stride,
+        config.train.eval_batch_size,
+    )
+    metrics = {
+        "train": {
+            **result.metrics,
+            "wall_seconds": round(time.time() - started, 1),
+            "sentences": len(corpus.train),
+            "windows": len(train_set),
+            "world_size": trainer.args.world_size,
+        },
+        "dev": score(tagger, corpus.dev),
+        "test": score(tagger, corpus.test),
+    }
+    write_package(output, trainer.model, tokenizer, config, metrics, corpus.fingerprints)
+    return output
+
+
+def last_checkpoint(folder: Path) -> Path:
+    """The newest checkpoint that was written completely.
+
+    A run killed while saving leaves a checkpoint folder without its
+    ``trainer_state.json``; the Trainer's own "last checkpoint" would pick it
+    and fail, so such folders are set aside here, and said so.
+    """
+    checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.rpartition("-")[2]))
+    complete = [p for p in checkpoints if (p / "trainer_state.json").is_file()]
+    if not complete:
+        raise ValueError(f"--resume: no complete checkpoint in {folder}")
+    for partial in checkpoints:
+        if partial not in complete:
+            print(f"kzner: removing incomplete checkpoint {partial}", file=sys.stderr)
+            shutil.rmtree(partial)
+    return complete[-1]
+
+
+def score(tagger: Tagger, sentences: list[Sentence]) -> dict:
+    predicted = [tags for tags, _ in tagger.predict_words([s.words for s in sentences])]
+    return tag_scores([s.gold for s in sentences], predicted) | {"sentences": len(sentences)}

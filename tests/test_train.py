@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kzner.config import load_config
+from kzner.document import LABELS
+from kzner.tagset import iob_tags
+
+ROOT = Path(__file__).resolve().parents[1]
+# A tiny random model, but trained on a real slice of KazNERD.
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_base: Path, kaznerd_dir: Path) -> Path:
+    from kzner.train import train
+
+    config = load_config(
+        ROOT / "configs" / "smoke.yaml", [f"base_model={tiny_base}", f"data.kaznerd_dir={kaznerd_dir}"]
+    )
+    return train(config, tmp_path_factory.mktemp("out") / "model")
+
+
+def test_package_is_complete_and_self_describing(trained: Path) -> None:
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "kzner.json",
+        "config.yaml",
+        "metrics.json",
+        "fingerprints.json",
+        "README.md",
+    ):
+        assert (trained / name).is_file(), name
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["test"]["sentences"] == 48
+    assert set(metrics["test"]) >= {"strict", "default"}
+    assert "micro avg" in metrics["test"]["strict"]
+    # Long sentences were split into windows (max_length 32), none dropped.
+    assert metrics["train"]["windows"] > metrics["train"]["sentences"]
+    fingerprints = json.loads((trained / "fingerprints.json").read_text())
+    assert "annotations/report-000.json" in fingerprints and "kaznerd/IOB2_valid2.txt" in fingerprints
+    model_config = json.loads((trained / "config.json").read_text())
+    assert set(model_config["id2label"].values()) <= set(iob_tags(LABELS))
+    assert "B-PERSON" in model_config["kzner_source_tags"]  # learnt on all KazNERD classes
+    log = [json.loads(line) for line in (trained.parent / "model.work" / "metrics.jsonl").open()]
+    assert any("eval_f1_strict" in row for row in log)
+    assert not list(trained.parent.glob(".model.*")), "temporary package left behind"
+
+
+def test_plain_transformers_pipeline_speaks_our_labels(trained: Path) -> None:
+    from transformers import pipeline
+
+    ner = pipeline("token-classification", model=str(trained), aggregation_strategy="first")
+    for entity in ner("«AMANAT» партиясы Қызылорда облысында 91,4 пайызға жетті."):
+        assert entity["entity_group"] in LABELS
+
+
+def test_tagger_offsets_are_exact(trained: Path) -> None:
+    from kzner.predict import Tagger
+
+    tagger = Tagger.load(trained, device="cpu")
+    text = " «AMANAT»\u00a0партиясы\r\nҚызылорда облысында 91,4 пайызға жетті. " * 20
+    entities = tagger(text)
+    for e in entities:
+        assert text[e.start : e.end] == e.text and e.label in LABELS and 0 < e.score <= 1
+    assert tagger.pipe(["", "   "]) == [[], []]
+
+
+def test_evaluate_command_on_exports_and_kaznerd(
+    trained: Path, tmp_path: Path, kaznerd_dir: Path, capsys
+) -> None:
+    from kzner.cli import main
+
+    out = tmp_path / "scores.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                str(trained),
+                "--data",
+                str(ROOT / "annotations" / "report-000.json"),
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    scores = json.loads(out.read_text())["documents"]
+    assert scores["exact"]["micro avg"]["support"] == 25
+    assert set(scores) >= {"exact", "overlap", "words"}
+    assert (
+        main(
+            [
+                "evaluate",
+                str(trained),
+                "--split",
+                "test",
+                "--kaznerd-dir",
+                str(kaznerd_dir),
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert json.loads(out.read_text())["kaznerd-test"]["strict"]["micro avg"]["support"] > 2000
+    assert "micro avg" in capsys.readouterr().out
+
+
+def test_bad_inputs_stop_before_training(tmp_path: Path, kaznerd_dir: Path, capsys) -> None:
+    from kzner.cli import main
+
+    smoke = str(ROOT / "configs" / "smoke.yaml")
+    assert main(["train", smoke, "--set", f"data.kaznerd_dir={tmp_path}"]) == 2
+    assert "KazNERD files missing" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                smoke,
+                "--set",
+                f"data.kaznerd_dir={kaznerd_dir}",
+                "--set",
+                "data.annotations=[nothing/*.json]",
+            ]
+        )
+        == 2
+    )
+    assert "matches no file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(
+            [
+                {
+                    "id": 1,
+                    "data": {"text": "Арал"},
+                    "annotations": [
+                        {
+                            "id": 1,
+                            "result": [
+                                {
+                                    "from_name": "label",
+                                    "type": "labels",
+                                    "value": {"start": 0, "end": 4, "labels": ["PLACE"]},
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    assert (
+        main(
+            ["train", smoke, "--set", f"data.kaznerd_dir={kaznerd_dir}", "--set", f"data.annotations=[{bad}]"]
+        )
+        == 2
+    )
+    assert "label 'PLACE' is not one of" in capsys.readouterr().err
+
+
+def test_model_from_another_label_set_is_refused(trained: Path, capsys) -> None:
+    from kzner.cli import main
+
+    assert (
+        main(
+            [
+                "evaluate",
+                str(trained),
+                "--data",
+                str(ROOT / "annotations" / "report-000.json"),
+                "--set",
+                "labels=[ORG]",
+            ]
+        )
+        == 2
+    )
+    assert "was trained for labels" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "train",
+                str(ROOT / "configs" / "smoke.yaml"),
+                "--set",
+                f"base_model={trained}",
+                "--set",
+                "labels=[ORG, LOC]",
+                "--set",
+                "data.annotations=[]",
+            ]
+        )
+        == 2
+    )
+    assert "was trained for labels" in capsys.readouterr().err
