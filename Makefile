@@ -50,6 +50,7 @@ predict: install
 
 bench: install
 	$(PY) scripts/bench_tokenizers.py
+	$(PY) scripts/bench_train.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests scripts

@@ -40,6 +40,8 @@ def test_package_is_complete_and_self_describing(trained: Path) -> None:
     assert metrics["test"]["sentences"] == 48
     assert set(metrics["test"]) >= {"strict", "default"}
     assert "micro avg" in metrics["test"]["strict"]
+    assert metrics["crf"]["test"]["sentences"] == 48  # the baseline, scored on the same test set
+    assert "CRF baseline" in (trained / "README.md").read_text()
     # Long sentences were split into windows (max_length 32), none dropped.
     assert metrics["train"]["windows"] > metrics["train"]["sentences"]
     fingerprints = json.loads((trained / "fingerprints.json").read_text())

@@ -13,7 +13,7 @@ from pathlib import Path
 from kzner import base_models, kaznerd
 from kzner.config import ConfigError, load_config
 from kzner.document import Document, Span
-from kzner.evaluate import format_table
+from kzner.evaluate import format_comparison, format_table
 from kzner.labelstudio import ExportError, format_report, read_exports
 
 
@@ -64,6 +64,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     metrics = json.loads((output / "metrics.json").read_text()) if (output / "metrics.json").exists() else {}
     if "test" in metrics:
         print(format_table(metrics["test"]["strict"], "test strict"))
+        columns = {"kzner": metrics["test"]["strict"]}
+        if "crf" in metrics:
+            columns["CRF baseline"] = metrics["crf"]["test"]["strict"]
+        print("\nKazNERD test, strict IOB2 F1\n" + format_comparison(columns))
     print(f"model: {output}")
     return 0
 

@@ -61,7 +61,7 @@ class ModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    epochs: float = Field(4, gt=0)
+    epochs: float = Field(3, gt=0)
     # Stop early after this many steps when set (smoke runs).
     max_steps: int | None = Field(None, gt=0)
     learning_rate: float = Field(3e-4, gt=0)
@@ -79,6 +79,9 @@ class TrainConfig(_Strict):
     threads: int | None = Field(None, ge=1)
     # auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU.
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
+    # Also train a CRF on word features on the same split and report it beside
+    # the model: the baseline the transformer has to beat (about a minute).
+    crf_baseline: bool = True
     # Where the packaged model goes (models/<name>); checkpoints go beside it.
     output: str = "models/kzner-e5-small"
 

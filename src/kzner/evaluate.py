@@ -1,9 +1,10 @@
 """Scores: seqeval on word tags, and character spans on documents.
 
-seqeval is asked for both its strict IOB2 mode (an entity counts only when its
-B- and every I- are right: the figure we optimise and report) and its default
-mode, which silently repairs broken tag sequences and so scores higher; showing
-both makes that gap visible instead of hidden. Character-span scores compare
+seqeval is asked for both its strict IOB2 mode (only well-formed entities
+count, B- first: the figure we optimise and report) and its default,
+conlleval-like mode, which quietly turns ill-formed tag runs into entities;
+the two disagree exactly where a model emits broken sequences, so both are
+shown rather than one hiding the gap. Character-span scores compare
 entities by offsets, so figures on raw reports do not depend on tokenisation.
 """
 
@@ -98,4 +99,15 @@ def format_table(scores: dict[str, dict], title: str) -> str:
         lines.append(
             f"{name:<12} {row['precision']:>9.4f} {row['recall']:>7.4f} {row['f1']:>7.4f} {row['support']:>8}"
         )
+    return "\n".join(lines)
+
+
+def format_comparison(columns: dict[str, dict], measure: str = "f1") -> str:
+    """One row per label, one column per system: the side-by-side view."""
+    names = list(columns)
+    rows = [r for r in next(iter(columns.values())) if r != "weighted avg"]
+    lines = [f"{'label':<12}" + "".join(f"{n:>14}" for n in names)]
+    for row in rows:
+        cells = "".join(f"{columns[n].get(row, {}).get(measure, 0.0):>14.4f}" for n in names)
+        lines.append(f"{row:<12}{cells}")
     return "\n".join(lines)

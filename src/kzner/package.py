@@ -10,18 +10,25 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 from kzner import __version__
 from kzner.config import Config
-from kzner.evaluate import format_table
+from kzner.evaluate import format_comparison, format_table
 from kzner.predict import KZNER_CONFIG
 
 
 def write_package(
-    output: Path, model, tokenizer, config: Config, metrics: dict, fingerprints: dict[str, str]
+    output: Path,
+    model,
+    tokenizer,
+    config: Config,
+    metrics: dict,
+    fingerprints: dict[str, str],
+    extra_files: Sequence[Path] = (),
 ) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
@@ -42,6 +49,8 @@ def write_package(
         (work / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (work / "fingerprints.json").write_text(json.dumps(fingerprints, indent=2))
         (work / "README.md").write_text(model_card(config, metrics), encoding="utf-8")
+        for path in extra_files:
+            shutil.copy(path, work / path.name)
         work.chmod(0o755)
         _swap_into_place(work, output)
     finally:
@@ -63,6 +72,10 @@ def model_card(config: Config, metrics: dict) -> str:
     test = metrics.get("test", {})
     strict = test.get("strict", {})
     table = format_table(strict, "label") if strict else "(no test scores)"
+    if strict and "crf" in metrics:
+        table += "\n\nF1 beside the CRF baseline trained on the same split:\n" + format_comparison(
+            {"this model": strict, "CRF baseline": metrics["crf"]["test"]["strict"]}
+        )
     return f"""# kzner model
 
 Named-entity recognition for Kazakh regional reports: {", ".join(config.labels)}.
@@ -91,7 +104,8 @@ Inputs and their sha256: `fingerprints.json`. Resolved config: `config.yaml`.
 ```
 {table}
 ```
-All figures, including seqeval's default mode and dev: `metrics.json`.
+All figures, including seqeval's default mode and dev: `metrics.json`. Errors in
+context, grouped by label and kind: `report.html`; word-level confusion: `confusion.png`.
 
 ## Limitations
 KazNERD is transcribed TV news; regional reports differ in style (long

@@ -33,12 +33,15 @@ from transformers import (
 )
 
 from kzner import base_models
+from kzner.align import document_from_words
 from kzner.config import Config
-from kzner.data import Sentence, load_corpus, source_tags
+from kzner.crf import predict_crf, train_crf
+from kzner.data import Corpus, Sentence, load_corpus, source_tags
 from kzner.evaluate import tag_scores
 from kzner.features import IGNORE, encode_words, owner_windows, plan_windows, window_features
 from kzner.package import write_package
 from kzner.predict import Tagger, check_labels, read_settings
+from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet
 
 
@@ -75,10 +78,15 @@ def training_features(
 
 
 def dev_features(
-    tokenizer, sentences: list[Sentence], config: Config
+    tokenizer, sentences: list[Sentence], label_ids: dict[str, int], config: Config
 ) -> tuple[Dataset, list[tuple[int, list[int]]]]:
     """Windows labelled only where a word takes its prediction (see features.py),
-    and for each window its sentence and the words its labelled positions stand for."""
+    and for each window its sentence and the words its labelled positions stand for.
+
+    The labels are the gold tags, so the logged dev loss means something; a
+    class that never occurs in training counts as O there (the F1 uses the
+    gold tags themselves).
+    """
     rows, index = [], []
     for s, sentence in enumerate(sentences):
         encoded = encode_words(tokenizer, sentence.words)
@@ -91,7 +99,7 @@ def dev_features(
             labels = [IGNORE] * len(features["input_ids"])
             words = [word for word, owner in enumerate(owners) if owner == w]
             for word in words:
-                labels[encoded.first[word] - window.start + 1] = 0  # marks the position only
+                labels[encoded.first[word] - window.start + 1] = label_ids.get(sentence.tags[word], 0)
             rows.append({**features, "labels": labels})
             index.append((s, words))
     return Dataset.from_list(rows), index
@@ -147,7 +155,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     tagset = TagSet.build(source_tags(corpus.train), config.labels, corpus.mapping)
     label_ids = {tag: i for i, tag in enumerate(tagset.source)}
     train_set = training_features(tokenizer, corpus.train, label_ids, config)
-    dev_set, dev_index = dev_features(tokenizer, corpus.dev, config)
+    dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
 
     names = tagset.folded_names()
     model = AutoModelForTokenClassification.from_pretrained(
@@ -218,6 +226,9 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         config.model.stride,
         config.train.eval_batch_size,
     )
+    dev_scores, _ = score(tagger, corpus.dev)
+    test_scores, test_predicted = score(tagger, corpus.test)
+    write_reports(work, corpus.test, test_predicted, config.labels, "KazNERD test")
     metrics = {
         "train": {
             **result.metrics,
@@ -226,11 +237,29 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
             "windows": len(train_set),
             "world_size": trainer.args.world_size,
         },
-        "dev": score(tagger, corpus.dev),
-        "test": score(tagger, corpus.test),
+        "dev": dev_scores,
+        "test": test_scores,
     }
-    write_package(output, trainer.model, tokenizer, config, metrics, corpus.fingerprints)
+    if config.train.crf_baseline:
+        metrics["crf"] = crf_baseline(corpus, work / "crf.model")
+    write_package(
+        output,
+        trainer.model,
+        tokenizer,
+        config,
+        metrics,
+        corpus.fingerprints,
+        [work / "report.html", work / "confusion.png"],
+    )
     return output
+
+
+def crf_baseline(corpus: Corpus, path: Path) -> dict:
+    started = time.time()
+    train_crf([(s.words, s.gold) for s in corpus.train], path)
+    predicted = predict_crf(path, [s.words for s in corpus.test])
+    scores = tag_scores([s.gold for s in corpus.test], predicted)
+    return {"test": scores | {"sentences": len(corpus.test)}, "wall_seconds": round(time.time() - started, 1)}
 
 
 def last_checkpoint(folder: Path) -> Path:
@@ -251,6 +280,17 @@ def last_checkpoint(folder: Path) -> Path:
     return complete[-1]
 
 
-def score(tagger: Tagger, sentences: list[Sentence]) -> dict:
+def score(tagger: Tagger, sentences: list[Sentence]) -> tuple[dict, list[list[str]]]:
     predicted = [tags for tags, _ in tagger.predict_words([s.words for s in sentences])]
-    return tag_scores([s.gold for s in sentences], predicted) | {"sentences": len(sentences)}
+    return tag_scores([s.gold for s in sentences], predicted) | {"sentences": len(sentences)}, predicted
+
+
+def write_reports(
+    folder: Path, sentences: list[Sentence], predicted: list[list[str]], labels, title: str
+) -> None:
+    gold_docs = [document_from_words(s.id, s.words, s.gold) for s in sentences]
+    predicted_spans = [
+        list(document_from_words(s.id, s.words, p).spans) for s, p in zip(sentences, predicted, strict=True)
+    ]
+    write_html(folder / "report.html", gold_docs, predicted_spans, f"Errors on {title}")
+    write_confusion_png(folder / "confusion.png", [s.gold for s in sentences], predicted, labels)
