@@ -73,25 +73,20 @@ def test_tagger_offsets_are_exact(trained: Path) -> None:
     assert tagger.pipe(["", "   "]) == [[], []]
 
 
+def evaluate_report(model: Path, *extra: str) -> int:
+    """``kzner evaluate`` on the hand-annotated report."""
+    from kzner.cli import main
+
+    return main(["evaluate", str(model), "--data", str(ROOT / "annotations" / "report-000.json"), *extra])
+
+
 def test_evaluate_command_on_exports_and_kaznerd(
     trained: Path, tmp_path: Path, kaznerd_dir: Path, capsys
 ) -> None:
     from kzner.cli import main
 
     out = tmp_path / "scores.json"
-    assert (
-        main(
-            [
-                "evaluate",
-                str(trained),
-                "--data",
-                str(ROOT / "annotations" / "report-000.json"),
-                "--output",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert evaluate_report(trained, "--output", str(out)) == 0
     scores = json.loads(out.read_text())["documents"]
     assert scores["exact"]["micro avg"]["support"] == 25
     assert set(scores) >= {"exact", "overlap", "words"}
@@ -169,19 +164,7 @@ def test_bad_inputs_stop_before_training(tmp_path: Path, kaznerd_dir: Path, caps
 def test_model_from_another_label_set_is_refused(trained: Path, capsys) -> None:
     from kzner.cli import main
 
-    assert (
-        main(
-            [
-                "evaluate",
-                str(trained),
-                "--data",
-                str(ROOT / "annotations" / "report-000.json"),
-                "--set",
-                "labels=[ORG]",
-            ]
-        )
-        == 2
-    )
+    assert evaluate_report(trained, "--set", "labels=[ORG]") == 2
     assert "was trained for labels" in capsys.readouterr().err
     assert (
         main(

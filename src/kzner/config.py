@@ -52,6 +52,12 @@ class ModelConfig(_Strict):
     # The 250k-row embedding is most of the model and most of the optimiser
     # step on CPU; freezing it is the cheap default.
     freeze_embeddings: bool = True
+    # Keep only the sub-tokens that training/dev data and vocab_texts use
+    # (plus all single characters): a far smaller model, same tokenisation of
+    # those texts.
+    prune_vocab: bool = False
+    # Extra raw-text files (globs) whose words pruning must keep, e.g. reports.
+    vocab_texts: list[str] = []
 
     @model_validator(mode="after")
     def _stride_fits(self) -> ModelConfig:

@@ -9,6 +9,7 @@ word, so no word is silently left out of the score.
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
@@ -16,6 +17,7 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,15 +36,17 @@ from transformers import (
 
 from kzner import base_models
 from kzner.align import document_from_words
-from kzner.config import Config
+from kzner.config import Config, ConfigError
 from kzner.crf import predict_crf, train_crf
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
 from kzner.evaluate import tag_scores
 from kzner.features import IGNORE, encode_words, owner_windows, plan_windows, window_features
 from kzner.package import write_package
 from kzner.predict import Tagger, check_labels, read_settings
+from kzner.prune import kept_ids, prune
 from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet
+from kzner.tokenize import split_sentences, tokenize
 
 
 class _Trainer(Trainer):
@@ -153,17 +157,20 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         check_labels(Path(base), settings, config.labels)
     tokenizer = AutoTokenizer.from_pretrained(base)
     tagset = TagSet.build(source_tags(corpus.train), config.labels, corpus.mapping)
-    label_ids = {tag: i for i, tag in enumerate(tagset.source)}
-    train_set = training_features(tokenizer, corpus.train, label_ids, config)
-    dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
-
     names = tagset.folded_names()
     model = AutoModelForTokenClassification.from_pretrained(
         base, num_labels=len(names), id2label=names, label2id={n: i for i, n in reversed(names.items())}
     )
     model.config.kzner_source_tags = list(tagset.source)
+    if config.model.prune_vocab:
+        keep = kept_ids(tokenizer, vocabulary_sentences(corpus, config.model.vocab_texts))
+        print(f"kzner: vocabulary pruned to {len(keep):,} of {len(tokenizer):,} sub-tokens", file=sys.stderr)
+        model, tokenizer = prune(model, tokenizer, keep)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    label_ids = {tag: i for i, tag in enumerate(tagset.source)}
+    train_set = training_features(tokenizer, corpus.train, label_ids, config)
+    dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = math.ceil(len(train_set) / (config.train.batch_size * world))
@@ -260,6 +267,21 @@ def crf_baseline(corpus: Corpus, path: Path) -> dict:
     predicted = predict_crf(path, [s.words for s in corpus.test])
     scores = tag_scores([s.gold for s in corpus.test], predicted)
     return {"test": scores | {"sentences": len(corpus.test)}, "wall_seconds": round(time.time() - started, 1)}
+
+
+def vocabulary_sentences(corpus: Corpus, patterns: list[str]) -> Iterator[Sequence[str]]:
+    """What pruning keeps the vocabulary for: training and dev words, and the
+    words of any extra texts named in ``model.vocab_texts`` (never test)."""
+    for sentence in corpus.train + corpus.dev:
+        yield sentence.words
+    for pattern in patterns:
+        paths = sorted(glob.glob(pattern))
+        if not paths:
+            raise ConfigError(f"model.vocab_texts: {pattern!r} matches no file")
+        for path in paths:
+            text = Path(path).read_text(encoding="utf-8")
+            for sentence in split_sentences(text, tokenize(text)):
+                yield [t.text for t in sentence]
 
 
 def last_checkpoint(folder: Path) -> Path:

