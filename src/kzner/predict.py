@@ -90,7 +90,9 @@ class Tagger:
         )
 
     @torch.inference_mode()
-    def predict_words(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], list[float]]]:
+    def predict_words(
+        self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
+    ) -> list[tuple[list[str], list[float]]]:
         """IOB2 tag and its probability for every word of every sentence."""
         encoded = [encode_words(self.tokenizer, words) if words else None for words in sentences]
         jobs = []  # (sentence, window index, features)
@@ -104,8 +106,9 @@ class Tagger:
         jobs.sort(key=lambda job: len(job[2]["input_ids"]))
         probs: dict[tuple[int, int], np.ndarray] = {}
         device = self.fold.device
-        for i in range(0, len(jobs), self.batch_size):
-            chunk = jobs[i : i + self.batch_size]
+        step = batch_size or self.batch_size
+        for i in range(0, len(jobs), step):
+            chunk = jobs[i : i + step]
             batch = self.tokenizer.pad([job[2] for job in chunk], return_tensors="pt").to(device)
             logits = self.model(**batch).logits.float()
             folded = (logits.softmax(-1) @ self.fold).cpu().numpy()
@@ -127,11 +130,9 @@ class Tagger:
 
     def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> list[list[Entity]]:
         texts = list(texts)
-        if batch_size:
-            self.batch_size = batch_size
         sentences = [split_sentences(text, tokenize(text)) for text in texts]
         flat = [[t.text for t in sentence] for doc in sentences for sentence in doc]
-        predicted = iter(self.predict_words(flat))
+        predicted = iter(self.predict_words(flat, batch_size))
         out = []
         for text, doc in zip(texts, sentences, strict=True):
             entities = []

@@ -255,7 +255,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         tokenizer,
         config,
         metrics,
-        corpus.fingerprints,
+        {"base_model": base_models.fingerprint(config.base_model), **corpus.fingerprints},
         [work / "report.html", work / "confusion.png"],
     )
     return output
