@@ -13,7 +13,6 @@ import glob
 import json
 import math
 import os
-import random
 import shutil
 import sys
 import time
@@ -32,6 +31,7 @@ from transformers import (
     Trainer,
     TrainerCallback,
     TrainingArguments,
+    set_seed,
 )
 
 from kzner import base_models
@@ -147,7 +147,8 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     work = output.parent / f"{output.name}.work"
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
-    random.seed(config.train.seed)
+    # Before the model exists: the new classification head is drawn at load time.
+    set_seed(config.train.seed)
     # Data first: a bad export or a missing KazNERD file must stop us before
     # the base model is converted or downloaded.
     corpus = load_corpus(config)
