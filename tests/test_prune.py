@@ -9,6 +9,8 @@ from kzner import base_models
 from kzner.document import LABELS
 from kzner.prune import PruneError, kept_ids, prune
 
+from .tiny_model import tiny_config
+
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCES = [
     ["«", "AMANAT", "»", "партиясы", "Қызылорда", "облысында", "91", ",", "4", "пайызға"],
@@ -30,20 +32,11 @@ def test_pruned_model_tokenises_and_computes_exactly_as_before(e5_tokenizer, tmp
     from transformers import (
         AutoModelForTokenClassification,
         AutoTokenizer,
-        BertConfig,
         BertForTokenClassification,
     )
 
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(e5_tokenizer),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        num_labels=5,
-        pad_token_id=e5_tokenizer.pad_token_id,
-    )
+    config = tiny_config(len(e5_tokenizer), e5_tokenizer.pad_token_id, num_labels=5)
     model = BertForTokenClassification(config).eval()
     before = e5_tokenizer(SENTENCES, is_split_into_words=True, padding=True, return_tensors="pt")
     with torch.inference_mode():

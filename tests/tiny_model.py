@@ -11,6 +11,20 @@ from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 SPECIALS = ["[UNK]", "<s>", "</s>", "<pad>"]
 
 
+def tiny_config(vocab_size: int, pad_token_id: int, **extra: int) -> BertConfig:
+    """Two small layers: enough to run every code path, fast on a CPU."""
+    return BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        pad_token_id=pad_token_id,
+        **extra,
+    )
+
+
 def make_tiny_model(directory: Path, alphabet: str) -> Path:
     chars = sorted(set(alphabet) - {" ", "\n"})
     vocab = {t: i for i, t in enumerate(SPECIALS + chars + [f"##{c}" for c in chars])}
@@ -27,15 +41,6 @@ def make_tiny_model(directory: Path, alphabet: str) -> Path:
         unk_token="[UNK]",
         model_max_length=512,
     )
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        pad_token_id=vocab["<pad>"],
-    )
-    BertModel(config, add_pooling_layer=False).save_pretrained(directory)
+    BertModel(tiny_config(len(vocab), vocab["<pad>"]), add_pooling_layer=False).save_pretrained(directory)
     fast.save_pretrained(directory)
     return directory
