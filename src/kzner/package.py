@@ -1,21 +1,20 @@
 """Write a trained model as a self-describing, standard HF model directory.
 
-Everything lands in a hidden sibling first and is renamed into place at the
-end, so a crash never leaves a half-written model that looks complete.
+Written through ``atomic_directory``: a crash never leaves a half-written
+model that looks complete.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 
 from kzner import __version__
+from kzner.atomic import atomic_directory
 from kzner.config import Config
 from kzner.evaluate import format_comparison, format_table
 from kzner.predict import KZNER_CONFIG
@@ -30,9 +29,7 @@ def write_package(
     fingerprints: dict[str, str],
     extra_files: Sequence[Path] = (),
 ) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with atomic_directory(output) as work:
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
         settings = {
@@ -51,24 +48,6 @@ def write_package(
         (work / "README.md").write_text(model_card(config, metrics), encoding="utf-8")
         for path in extra_files:
             shutil.copy(path, work / path.name)
-        # Some writers create private files (0600); a model is for every user.
-        for path in work.iterdir():
-            path.chmod(0o644)
-        work.chmod(0o755)
-        _swap_into_place(work, output)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _swap_into_place(new: Path, output: Path) -> None:
-    if output.exists():
-        old = output.parent / f".{output.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(output, old)
-        os.replace(new, output)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, output)
 
 
 def model_card(config: Config, metrics: dict) -> str:
