@@ -34,9 +34,16 @@ def document_to_tags(doc: Document) -> TaggedWords:
     """
     cuts = {edge for span in doc.spans for edge in (span.start, span.end)}
     tokens, words_split = split_at(tokenize(doc.text), cuts)
+    tags = spans_to_tags(tokens, doc.spans, doc.text, doc.source or doc.id)
+    return TaggedWords(tokens, tags, words_split)
+
+
+def spans_to_tags(tokens: Sequence[Token], spans: Sequence[Span], text: str, where: str = "") -> list[str]:
+    """IOB2 tags of ``tokens`` for sorted, non-overlapping ``spans`` whose edges
+    fall on token edges (as after ``split_at``); a span covering no token is an error."""
     tags = [OUTSIDE] * len(tokens)
     i = 0
-    for span in doc.spans:  # sorted and non-overlapping, as Document guarantees
+    for span in spans:
         while i < len(tokens) and tokens[i].end <= span.start:
             i += 1
         first = True
@@ -46,10 +53,10 @@ def document_to_tags(doc: Document) -> TaggedWords:
             i += 1
         if first:
             raise ValueError(
-                f"{doc.source or doc.id}: span [{span.start}:{span.end}] {span.label} "
-                f"covers no word: {doc.text[span.start : span.end]!r}"
+                f"{where}: span [{span.start}:{span.end}] {span.label} "
+                f"covers no word: {text[span.start : span.end]!r}"
             )
-    return TaggedWords(tokens, tags, words_split)
+    return tags
 
 
 def document_from_words(doc_id: str, words: Sequence[str], tags: Sequence[str], source: str = "") -> Document:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kzner import base_models, kaznerd
 from kzner.config import ConfigError, load_config
-from kzner.document import Document, Span
+from kzner.document import Span
 from kzner.evaluate import format_comparison, format_table
 from kzner.labelstudio import ExportError, format_report, read_exports
 
@@ -73,7 +73,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from kzner.align import document_to_tags
+    from kzner.align import document_to_tags, spans_to_tags
     from kzner.evaluate import span_scores, tag_scores
     from kzner.labelstudio import load_documents
     from kzner.predict import Tagger
@@ -86,14 +86,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         predicted = tagger.pipe([d.text for d in docs])
         spans = [[Span(e.start, e.end, e.label) for e in entities] for entities in predicted]
         results["documents"] = span_scores([list(d.spans) for d in docs], spans)
-        gold_tags = [document_to_tags(d) for d in docs]
-        pred_tags = [
-            document_to_tags(Document(d.id, d.text, tuple(p))) for d, p in zip(docs, spans, strict=True)
-        ]
-        if all(len(g.tags) == len(p.tags) for g, p in zip(gold_tags, pred_tags, strict=True)):
-            results["documents"]["words"] = tag_scores(
-                [g.tags for g in gold_tags], [p.tags for p in pred_tags]
-            )
+        # Predicted spans end on word edges, so the gold words (split at gold
+        # span edges) carry both: every word of every document is scored.
+        gold_words = [document_to_tags(d) for d in docs]
+        results["documents"]["words"] = tag_scores(
+            [g.tags for g in gold_words],
+            [
+                spans_to_tags(g.tokens, p, d.text, d.source)
+                for g, p, d in zip(gold_words, spans, docs, strict=True)
+            ],
+        )
         for kind in ("exact", "overlap"):
             print(format_table(results["documents"][kind], f"span {kind}"))
     else:
