@@ -71,11 +71,17 @@ class TrainConfig(_Strict):
     # Stop early after this many steps when set (smoke runs).
     max_steps: int | None = Field(None, gt=0)
     learning_rate: float = Field(3e-4, gt=0)
+    # The new classification head starts from random weights while the encoder
+    # is pretrained: it may want a larger step. null: learning_rate.
+    head_learning_rate: float | None = Field(None, gt=0)
     batch_size: int = Field(16, ge=1)
     eval_batch_size: int = Field(64, ge=1)
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    # Loss weight per label (B- and I- tags of it), e.g. {PROJECT: 2.0}: rare
+    # labels count more. Unnamed labels and O weigh 1.
+    label_weights: dict[str, float] = {}
     # Evaluate on dev (and checkpoint) every this many steps; null: once per epoch.
     eval_steps: int | None = Field(None, ge=1)
     # Evaluations without a better dev strict micro-F1 before stopping.
@@ -111,6 +117,11 @@ class Config(_Strict):
         unknown = sorted(set(self.labelstudio.label_map.values()) - set(self.labels))
         if unknown:
             raise ValueError(f"labelstudio.label_map maps to labels not in `labels`: {unknown}")
+        unknown = sorted(set(self.train.label_weights) - set(self.labels))
+        if unknown:
+            raise ValueError(f"train.label_weights names labels not in `labels`: {unknown}")
+        if any(w <= 0 for w in self.train.label_weights.values()):
+            raise ValueError("train.label_weights must all be positive")
         return self
 
     def read_options(self) -> ReadOptions:

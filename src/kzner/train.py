@@ -50,6 +50,25 @@ from kzner.tokenize import split_sentences, tokenize
 
 
 class _Trainer(Trainer):
+    def __init__(self, *args, head_learning_rate: float | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.head_learning_rate = head_learning_rate
+
+    def create_optimizer(self, model=None):  # noqa: ANN001, ANN201
+        fresh = self.optimizer is None
+        optimizer = super().create_optimizer(model)
+        if fresh and self.head_learning_rate is not None:
+            # Split each of HF's groups (decay / no decay) into encoder and head,
+            # before the scheduler records each group's starting rate.
+            encoder = {id(p) for p in self.model.base_model.parameters()}
+            for group in list(optimizer.param_groups):
+                head = [p for p in group["params"] if id(p) not in encoder]
+                group["params"] = [p for p in group["params"] if id(p) in encoder]
+                if head:
+                    settings = {k: v for k, v in group.items() if k != "params"}
+                    optimizer.add_param_group({**settings, "params": head, "lr": self.head_learning_rate})
+        return optimizer
+
     def _get_eval_sampler(self, eval_dataset):  # noqa: ANN001, ANN202
         # Length grouping would shuffle dev rows, and dev scoring maps rows
         # back to sentences by position: keep them in order.
@@ -66,6 +85,27 @@ class JsonlLog(TrainerCallback):
         if state.is_world_process_zero and logs:
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps({"step": state.global_step, "time": time.time(), **logs}) + "\n")
+
+
+def weighted_loss(weights: torch.Tensor, smoothing: float):  # noqa: ANN201
+    """Cross-entropy with a weight per head output, normalised as HF's own
+    loss is (per labelled sub-token of the whole batch, across devices and
+    accumulation steps), so that weights of 1 give the usual loss."""
+
+    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:  # noqa: ANN001
+        logits = outputs["logits"].float()
+        total = torch.nn.functional.cross_entropy(
+            logits.view(-1, logits.size(-1)),
+            labels.view(-1).to(logits.device),
+            weight=weights.to(logits.device),
+            ignore_index=IGNORE,
+            label_smoothing=smoothing,
+            reduction="sum",
+        )
+        count = num_items_in_batch if num_items_in_batch is not None else (labels != IGNORE).sum()
+        return total / count
+
+    return loss
 
 
 def training_features(
@@ -141,6 +181,14 @@ def _precision(config: Config) -> dict[str, bool]:
     return {wanted: True} if wanted != "fp32" else {}
 
 
+def _loss(config: Config, tagset: TagSet):  # noqa: ANN202
+    """None (the model's own loss) unless labels are weighted."""
+    if not config.train.label_weights:
+        return None
+    weights = [config.train.label_weights.get(tagset.output[f][2:], 1.0) for f in tagset.fold]
+    return weighted_loss(torch.tensor(weights), config.train.label_smoothing)
+
+
 def train(config: Config, output: Path | None = None, resume: bool = False) -> Path:
     """Train, score on dev and test, and package into ``output`` (atomically)."""
     output = Path(output or config.train.output)
@@ -210,6 +258,8 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         eval_dataset=dev_set,
         data_collator=DataCollatorForTokenClassification(tokenizer),
         compute_metrics=dev_metric(corpus.dev, dev_index, tagset),
+        compute_loss_func=_loss(config, tagset),
+        head_learning_rate=config.train.head_learning_rate,
         # Fold to our labels on the fly: keeps eval memory at one id per token.
         preprocess_logits_for_metrics=lambda logits, labels: (
             logits.float().softmax(-1) @ fold.to(logits.device)
