@@ -31,14 +31,24 @@ class Window:
     end: int
 
 
-def encode_words(tokenizer, words: Sequence[str]) -> Encoded:
-    encoding = tokenizer(list(words), is_split_into_words=True, add_special_tokens=False)
-    word_ids = encoding.word_ids()
-    first = [-1] * len(words)
-    for position, word in enumerate(word_ids):
-        if first[word] < 0:
-            first[word] = position
-    return Encoded(encoding["input_ids"], list(word_ids), first)
+def encode_sentences(tokenizer, sentences: Sequence[Sequence[str]]) -> list[Encoded]:
+    """Sub-tokens of many sentences from one tokenizer call: a fast tokenizer
+    encodes a batch in parallel in Rust, far faster than a call per sentence."""
+    encoded = [Encoded([], [], []) for _ in sentences]
+    filled = [i for i, words in enumerate(sentences) if words]
+    if not filled:
+        return encoded
+    batch = tokenizer(
+        [list(sentences[i]) for i in filled], is_split_into_words=True, add_special_tokens=False
+    )
+    for row, i in enumerate(filled):
+        word_ids = batch.word_ids(row)
+        first = [-1] * len(sentences[i])
+        for position, word in enumerate(word_ids):
+            if first[word] < 0:
+                first[word] = position
+        encoded[i] = Encoded(batch["input_ids"][row], list(word_ids), first)
+    return encoded
 
 
 def plan_windows(encoded: Encoded, budget: int, stride: int) -> list[Window]:

@@ -16,7 +16,7 @@ import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
-from kzner.features import encode_words, owner_windows, plan_windows, window_features
+from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
 
@@ -94,11 +94,11 @@ class Tagger:
         self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
     ) -> list[tuple[list[str], list[float]]]:
         """IOB2 tag and its probability for every word of every sentence."""
-        encoded = [encode_words(self.tokenizer, words) if words else None for words in sentences]
+        encoded = encode_sentences(self.tokenizer, sentences)
         jobs = []  # (sentence, window index, features)
         plans = []
         for s, enc in enumerate(encoded):
-            windows = plan_windows(enc, self.max_length - 2, self.stride) if enc and enc.ids else []
+            windows = plan_windows(enc, self.max_length - 2, self.stride) if enc.ids else []
             plans.append(windows)
             for w, window in enumerate(windows):
                 jobs.append((s, w, window_features(self.tokenizer, enc, window, None, False)))
@@ -118,7 +118,7 @@ class Tagger:
         for s, words in enumerate(sentences):
             enc, windows = encoded[s], plans[s]
             tags, scores = [OUTSIDE] * len(words), [1.0] * len(words)
-            if enc is not None and windows:
+            if windows:
                 for word, owner in enumerate(owner_windows(enc, windows)):
                     if owner < 0:
                         continue  # no sub-tokens at all (e.g. only a zero-width char): O

@@ -40,7 +40,7 @@ from kzner.config import Config, ConfigError
 from kzner.crf import predict_crf, train_crf
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
 from kzner.evaluate import tag_scores
-from kzner.features import IGNORE, encode_words, owner_windows, plan_windows, window_features
+from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
 from kzner.package import write_package
 from kzner.predict import Tagger, check_labels, read_settings
 from kzner.prune import kept_ids, prune
@@ -113,8 +113,8 @@ def training_features(
 ) -> Dataset:
     """Every window of every sentence; every word labelled in each window it is in."""
     rows = []
-    for sentence in sentences:
-        encoded = encode_words(tokenizer, sentence.words)
+    encodings = encode_sentences(tokenizer, [sentence.words for sentence in sentences])
+    for sentence, encoded in zip(sentences, encodings, strict=True):
         tags = [label_ids[t] for t in sentence.tags]
         for window in plan_windows(encoded, config.model.max_length - 2, config.model.stride):
             rows.append(window_features(tokenizer, encoded, window, tags, config.model.label_all_tokens))
@@ -132,8 +132,8 @@ def dev_features(
     gold tags themselves).
     """
     rows, index = [], []
-    for s, sentence in enumerate(sentences):
-        encoded = encode_words(tokenizer, sentence.words)
+    encodings = encode_sentences(tokenizer, [sentence.words for sentence in sentences])
+    for s, (sentence, encoded) in enumerate(zip(sentences, encodings, strict=True)):
         windows = (
             plan_windows(encoded, config.model.max_length - 2, config.model.stride) if encoded.ids else []
         )
