@@ -64,17 +64,6 @@ def test_plain_transformers_pipeline_speaks_our_labels(trained: Path) -> None:
         assert entity["entity_group"] in LABELS
 
 
-def test_tagger_offsets_are_exact(trained: Path) -> None:
-    from kzner.predict import Tagger
-
-    tagger = Tagger.load(trained, device="cpu")
-    text = " «AMANAT»\u00a0партиясы\r\nҚызылорда облысында 91,4 пайызға жетті. " * 20
-    entities = tagger(text)
-    for e in entities:
-        assert text[e.start : e.end] == e.text and e.label in LABELS and 0 < e.score <= 1
-    assert tagger.pipe(["", "   "]) == [[], []]
-
-
 def evaluate_report(model: Path, *extra: str) -> int:
     """``kzner evaluate`` on the hand-annotated report."""
     from kzner.cli import main

@@ -1,8 +1,9 @@
-"""Directories that appear whole or not at all.
+"""Files and directories that appear whole or not at all.
 
 A converted base model or a trained package is built in a hidden sibling and
 renamed into place at the end, so a crash never leaves a half-written folder
 that looks complete; a previous version is swapped out, not deleted first.
+Output files (predictions) are written the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 
 @contextmanager
@@ -36,3 +38,18 @@ def atomic_directory(target: Path) -> Iterator[Path]:
             os.replace(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[TextIO]:
+    """Yield a UTF-8 text file beside ``target``; on success it becomes ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    work = Path(name)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as f:
+            yield f
+        work.chmod(0o644)
+        os.replace(work, target)
+    finally:
+        work.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from kzner import base_models, kaznerd
 from kzner.config import ConfigError, load_config
 from kzner.document import Span
 from kzner.evaluate import format_comparison, format_table
+from kzner.inputs import InputError
 from kzner.labelstudio import ExportError, format_report, read_exports
 
 
@@ -110,6 +111,42 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _writer(fmt: str, out, tagger, model: Path):  # noqa: ANN001, ANN202
+    from kzner import outputs
+
+    if fmt == "labelstudio":
+        # The package's own config names the labeling config's control and text field.
+        packaged = model / "config.yaml"
+        ls = load_config(packaged if packaged.is_file() else None).labelstudio
+        return outputs.LabelStudioWriter(out, tagger.version, ls.control, ls.text_field)
+    if fmt == "html":
+        return outputs.HtmlWriter(out, f"kzner predictions ({tagger.version})")
+    return {"jsonl": outputs.JsonlWriter, "conll": outputs.ConllWriter}[fmt](out)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from contextlib import nullcontext
+
+    from kzner.atomic import atomic_file
+    from kzner.bulk import tag_corpus
+    from kzner.inputs import Shard, is_jsonl, plan, read_sources
+    from kzner.predict import Tagger
+
+    shard = Shard.parse(args.shard) if args.shard else None
+    files = plan(args.inputs, shard)
+    tagger = Tagger.load(args.model, args.device, args.batch_size, quantize=args.quantize)
+    sources = read_sources(files, args.text_field, args.id_field, shard)
+    total = None if any(is_jsonl(f) for f in files) else len(files)
+    target = atomic_file(Path(args.output)) if args.output else nullcontext(sys.stdout)
+    with target as out:
+        writer = _writer(args.format, out, tagger, Path(args.model))
+        summary = tag_corpus(tagger, sources, writer, args.skip_errors, total)
+    for failure in summary.failures:
+        print(f"kzner: failed: {failure}", file=sys.stderr)
+    print(f"kzner: {summary.line()}", file=sys.stderr)
+    return 1 if summary.failures else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kzner", description="NER for Kazakh regional reports")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(ev)
     ev.set_defaults(func=cmd_evaluate)
 
+    pr = commands.add_parser("predict", help="tag new documents with a trained model")
+    pr.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt, folders, .jsonl, - (stdin)")
+    pr.add_argument("--model", required=True, help="trained model directory")
+    pr.add_argument("--output", help="write here (atomically) instead of stdout")
+    pr.add_argument("--format", default="jsonl", choices=["jsonl", "labelstudio", "conll", "html"])
+    pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    pr.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
+    pr.add_argument("--text-field", default="text", help="JSONL field holding the text")
+    pr.add_argument("--id-field", default="id", help="JSONL field naming the document (default: file:line)")
+    pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable inputs, exit 1")
+    pr.add_argument("--shard", metavar="I/N", help="only the I-th of N deterministic shards of the input")
+    pr.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU)")
+    pr.set_defaults(func=cmd_predict)
+
     base = commands.add_parser(
         "base-model", help="prepare a base model (converts the embedded one once) and print its path"
     )
@@ -171,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kaznerd.KaznerdError,
         base_models.BaseModelError,
         ExportError,
+        InputError,
         FileNotFoundError,
         ValueError,
     ) as err:

@@ -23,6 +23,9 @@ from typing import Any
 from kzner.align import document_from_words
 from kzner.document import LABELS, Document, Span, describe, span_bounds_problem
 
+# The name of the <Text> object in our labeling config: results' ``to_name``.
+TEXT_NAME = "text"
+
 
 @dataclass(frozen=True)
 class ReadOptions:

@@ -6,6 +6,7 @@ as for users, so that scores measure exactly what users get.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -62,8 +63,11 @@ class Tagger:
         max_length: int = 128,
         stride: int = 32,
         batch_size: int = 32,
+        version: str = "unsaved",
     ) -> None:
         self.model = model.eval()
+        # Names the model in Label Studio predictions (their model_version).
+        self.version = version
         self.tokenizer = tokenizer
         self.tagset = TagSet.from_id2label(model.config.id2label, labels)
         self.fold = torch.from_numpy(self.tagset.fold_matrix()).to(next(model.parameters()).device)
@@ -76,17 +80,36 @@ class Tagger:
         device: str = "auto",
         batch_size: int = 32,
         labels: Sequence[str] | None = None,
+        quantize: bool = False,
     ) -> Tagger:
-        """Load a packaged model; with ``labels``, refuse one trained for others."""
+        """Load a packaged model; with ``labels``, refuse one trained for others.
+
+        ``quantize``: dynamic int8 for the linear layers, CPU only (see
+        scripts/bench_predict.py for its speed and agreement)."""
         directory = Path(directory)
         settings = read_settings(directory)
         if settings is None:
             raise FileNotFoundError(f"{directory} is not a kzner model: no {KZNER_CONFIG}")
         check_labels(directory, settings, labels)
-        model = AutoModelForTokenClassification.from_pretrained(directory).to(pick_device(device))
+        target = pick_device(device)
+        model = AutoModelForTokenClassification.from_pretrained(directory).to(target)
+        if quantize:
+            if target.type != "cpu":
+                raise ValueError("quantize is dynamic int8 for CPU; use --device cpu with it")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         tokenizer = AutoTokenizer.from_pretrained(directory)
+        # A trained package's metrics are unique to its run: a short, stable version.
+        digest = hashlib.sha256((directory / "config.json").read_bytes())
+        if (directory / "metrics.json").is_file():
+            digest.update((directory / "metrics.json").read_bytes())
         return cls(
-            model, tokenizer, settings["labels"], settings["max_length"], settings["stride"], batch_size
+            model,
+            tokenizer,
+            settings["labels"],
+            settings["max_length"],
+            settings["stride"],
+            batch_size,
+            f"{directory.resolve().name}-{digest.hexdigest()[:8]}{'-int8' if quantize else ''}",
         )
 
     @torch.inference_mode()

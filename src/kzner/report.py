@@ -58,13 +58,22 @@ def classify_errors(gold: Sequence[Document], predicted: Sequence[Sequence[Span]
     return errors
 
 
-def _marked(text: str, spans: Sequence[Span], focus: Span | None) -> str:
+# One colour per label, shared by the error report and `kzner predict --format html`.
+LABEL_CSS = (
+    "mark{padding:0 2px}sub{font-size:9px}"
+    ".ORG{background:#cde}.PROJECT{background:#edc}.MONEY{background:#dec}.PERCENT{background:#ecd}"
+    ".QUANTITY{background:#dde}.LOC{background:#ced}"
+)
+
+
+def marked_html(text: str, spans: Sequence[Span], focus: Span | None = None) -> str:
+    """``text`` as HTML with each span in a ``<mark>`` of its label's class."""
     out, at = [], 0
     for span in sorted(spans):
-        cls = "focus" if span == focus else "other"
+        role = "" if focus is None else "focus " if span == focus else "other "
         out.append(html.escape(text[at : span.start]))
         out.append(
-            f'<mark class="{cls} {span.label}">{html.escape(text[span.start : span.end])}'
+            f'<mark class="{role}{span.label}">{html.escape(text[span.start : span.end])}'
             f"<sub>{span.label}</sub></mark>"
         )
         at = span.end
@@ -81,10 +90,8 @@ def write_html(path: Path, gold: Sequence[Document], predicted: Sequence[Sequenc
     labels = sorted({label for label, _ in counts})
     parts = [
         f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>",
-        "<style>body{font:15px/1.5 sans-serif;max-width:70em;margin:auto}mark{padding:0 2px}"
-        "mark.focus{outline:2px solid #c00}mark.other{opacity:.6}sub{font-size:9px}"
-        ".ORG{background:#cde}.PROJECT{background:#edc}.MONEY{background:#dec}.PERCENT{background:#ecd}"
-        ".QUANTITY{background:#dde}.LOC{background:#ced}td,th{padding:2px 8px}"
+        f"<style>body{{font:15px/1.5 sans-serif;max-width:70em;margin:auto}}{LABEL_CSS}"
+        "mark.focus{outline:2px solid #c00}mark.other{opacity:.6}td,th{padding:2px 8px}"
         "div.e{border-top:1px solid #ddd;padding:4px 0}span.t{color:#888;font-size:12px}</style>",
         f"<h1>{html.escape(title)}</h1><p>{len(errors)} entity errors in {len(gold)} sentences. "
         "For each error: the gold entities, then the predicted ones; the error itself is outlined.</p>",
@@ -106,8 +113,8 @@ def write_html(path: Path, gold: Sequence[Document], predicted: Sequence[Sequenc
             doc = gold[e.doc]
             parts.append(
                 f"<div class='e'><span class='t'>{html.escape(doc.id)} gold</span><br>"
-                f"{_marked(doc.text, doc.spans, e.gold)}<br><span class='t'>predicted</span><br>"
-                f"{_marked(doc.text, predicted[e.doc], e.predicted)}</div>"
+                f"{marked_html(doc.text, doc.spans, e.gold)}<br><span class='t'>predicted</span><br>"
+                f"{marked_html(doc.text, predicted[e.doc], e.predicted)}</div>"
             )
     path.write_text("\n".join(parts), encoding="utf-8")
 

@@ -1,0 +1,133 @@
+"""Documents to tag, from what users have: text files, folders, JSONL, stdin.
+
+Text is decoded as strict UTF-8 and kept exactly as it is (``\\r\\n``, U+00A0,
+a BOM), because entity offsets must index the text the user holds. A file
+that cannot be read or decoded is an ``InputError`` naming it; the caller
+decides whether that stops the run. Sharding is by a hash of each
+document's id, so every machine agrees on the split without coordination and
+without reading the other shards' files.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+STDIN = "-"
+TEXT_SUFFIXES = (".txt",)
+JSONL_SUFFIXES = (".jsonl",)
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str  # the file path, a JSONL record's id field, or path:line
+    text: str
+
+
+class InputError(Exception):
+    """One input that could not be read; ``where`` names the file (and line)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}")
+        self.where = where
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based, as users count
+    count: int
+
+    @classmethod
+    def parse(cls, spec: str) -> Shard:
+        index, sep, count = spec.partition("/")
+        if not (sep and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+            raise ValueError(f"--shard wants I/N with 1 <= I <= N, e.g. 2/8; got {spec!r}")
+        return cls(int(index), int(count))
+
+    def owns(self, doc_id: str) -> bool:
+        return zlib.crc32(doc_id.encode("utf-8")) % self.count == self.index - 1
+
+
+def is_jsonl(name: str) -> bool:
+    return name.endswith(JSONL_SUFFIXES)
+
+
+def plan(inputs: Sequence[str], shard: Shard | None = None) -> list[str]:
+    """Files to read, in a stable order: folders are searched recursively for
+    .txt and .jsonl files; a named file is taken whatever its suffix. A text
+    file of another shard is left out (JSONL files are sharded by record)."""
+    files: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if item != STDIN and path.is_dir():
+            found = sorted(
+                str(p) for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES + JSONL_SUFFIXES
+            )
+            files.extend(found)
+        else:
+            files.append(item)
+    return [f for f in files if shard is None or is_jsonl(f) or shard.owns(f)]
+
+
+def _decode(where: str, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(where, f"not UTF-8 (byte {err.start}: {raw[err.start : err.start + 1]!r})") from None
+
+
+def _read_bytes(name: str) -> bytes:
+    if name == STDIN:
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as err:
+        raise InputError(name, f"cannot read: {err.strerror or err}") from None
+
+
+def _jsonl(name: str, text_field: str, id_field: str, shard: Shard | None) -> Iterator[Source | InputError]:
+    try:
+        raw = _read_bytes(name)
+    except InputError as err:
+        yield err
+        return
+    for lineno, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{lineno}"
+        try:
+            record = json.loads(_decode(where, line))
+        except InputError as err:
+            yield err
+            continue
+        except json.JSONDecodeError as err:
+            yield InputError(where, f"not JSON: {err.msg} at column {err.colno}")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+            yield InputError(where, f"expected an object with a string field {text_field!r}")
+            continue
+        doc_id = str(record[id_field]) if id_field in record else where
+        if shard is None or shard.owns(doc_id):
+            yield Source(doc_id, record[text_field])
+
+
+def read_sources(
+    files: Sequence[str],
+    text_field: str = "text",
+    id_field: str = "id",
+    shard: Shard | None = None,
+) -> Iterator[Source | InputError]:
+    """Every document of the ``plan``ned files (JSONL records of ``shard``
+    only), or an ``InputError`` in the place of one that cannot be read."""
+    for name in files:
+        if is_jsonl(name):
+            yield from _jsonl(name, text_field, id_field, shard)
+            continue
+        try:
+            yield Source(name, _decode(name, _read_bytes(name)))
+        except InputError as err:
+            yield err

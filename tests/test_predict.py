@@ -1,0 +1,186 @@
+"""Prediction: the Tagger API and ``kzner predict`` on a model whose output is
+known in advance (every word its own LOC entity), so offsets, formats and
+long-document handling can be checked exactly."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from io import BytesIO, TextIOWrapper
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForTokenClassification
+
+from kzner.cli import main
+from kzner.document import LABELS
+from kzner.inputs import Shard, plan, read_sources
+from kzner.labelstudio import read_exports
+from kzner.predict import KZNER_CONFIG, Tagger
+from kzner.tagset import iob_tags
+from kzner.tokenize import tokenize
+
+from .tiny_model import make_tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
+# Kazakh and Russian letters, «», №, NBSP, an emoji outside the BMP.
+ALPHABET = (
+    "абвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя" + "АБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯ"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?%-–—()«»\"'№/+\u00a0\U0001f600"
+)
+# The tagger's probability for B-LOC: logit 5 against 12 other tags at 0.
+SCORE = round(math.exp(5) / (math.exp(5) + 12), 4)
+TEXT = " «AMANAT»\u00a0партиясы\r\nҚызылорда  облысында 91,4 пайызға жетті. \U0001f600 №5 мектеп.\r\n"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    """A packaged tiny model that tags every word B-LOC (a short window, so
+    that long sentences are split into many windows)."""
+    folder = make_tiny_model(tmp_path_factory.mktemp("word-tagger") / "model", ALPHABET)
+    names = dict(enumerate(iob_tags(LABELS)))
+    model = AutoModelForTokenClassification.from_pretrained(
+        folder, num_labels=len(names), id2label=names, label2id={v: k for k, v in names.items()}
+    )
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        model.classifier.bias[iob_tags(LABELS).index("B-LOC")] = 5.0
+    model.save_pretrained(folder)
+    settings = {"labels": list(LABELS), "max_length": 16, "stride": 4}
+    (folder / KZNER_CONFIG).write_text(json.dumps(settings))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tagger(model_dir: Path) -> Tagger:
+    return Tagger.load(model_dir, device="cpu")
+
+
+def test_every_entity_cuts_back_out_of_the_original_text(tagger: Tagger) -> None:
+    entities = tagger(TEXT)
+    words = tokenize(TEXT)
+    assert [(e.start, e.end, e.text) for e in entities] == [(w.start, w.end, w.text) for w in words]
+    for e in entities:
+        assert TEXT[e.start : e.end] == e.text and e.label == "LOC" and e.score == SCORE
+    assert tagger.pipe(["", "   \r\n"]) == [[], []]
+
+
+def test_a_hundred_page_report_is_tagged_to_the_last_word(tagger: Tagger, report_texts) -> None:
+    # ~100 pages of real report text, and one 'sentence' of 3,000 words with no
+    # full stop or line break: it needs hundreds of 16-token windows.
+    text = "".join(report_texts.values()) * 12 + " ".join(["Қызылорда"] * 3000)
+    assert len(text) > 100_000
+    entities = tagger(text)
+    assert len(entities) == len(tokenize(text))
+    assert entities[-1].end == len(text.rstrip())
+    assert all(text[e.start : e.end] == e.text for e in entities)
+
+
+def write(folder: Path, name: str, content: bytes) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def test_predict_reads_folders_jsonl_and_stdin(model_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    write(tmp_path / "in", "a.txt", TEXT.encode())
+    write(tmp_path / "in", "deep/b.txt", "Арал ауданы".encode())
+    write(tmp_path / "in", "deep/empty.txt", b"")
+    write(tmp_path / "in", "notes.md", b"not a report")  # folders yield .txt and .jsonl only
+    jsonl = write(
+        tmp_path,
+        "docs.jsonl",
+        '{"id": "x1", "body": "Шиелі ауданы"}\n\n{"body": "Алматы"}\n'.encode(),
+    )
+    monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO("Түркістан облысы".encode())))
+    out = tmp_path / "out.jsonl"
+    args = ["predict", "--model", str(model_dir), str(tmp_path / "in"), str(jsonl), "-", "--output", str(out)]
+    assert main([*args, "--text-field", "body"]) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    ids = [line["id"] for line in lines]
+    assert ids == [
+        str(tmp_path / "in" / "a.txt"),
+        str(tmp_path / "in" / "deep" / "b.txt"),
+        str(tmp_path / "in" / "deep" / "empty.txt"),
+        "x1",
+        f"{jsonl}:3",
+        "-",
+    ]
+    assert [len(line["entities"]) for line in lines] == [len(tokenize(TEXT)), 2, 0, 2, 1, 2]
+    assert lines[0]["entities"][1] == {"start": 2, "end": 8, "label": "LOC", "text": "AMANAT", "score": SCORE}
+    assert "6 documents, " in capsys.readouterr().err
+
+
+def test_unreadable_inputs_name_the_file(model_dir: Path, tmp_path: Path, capsys) -> None:
+    good = write(tmp_path, "good.txt", "Арал".encode())
+    bad = write(tmp_path, "bad.txt", b"\xd0\x90\xff\xfe")
+    broken = write(tmp_path, "broken.jsonl", b'{"text": "ok"}\n{"text": 5}\n{oops\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--model", str(model_dir), str(good), str(bad), "--output", str(out)]) == 2
+    assert f"{bad}: not UTF-8 (byte 2" in capsys.readouterr().err
+    assert not out.exists(), "a failed run must not leave an output that looks complete"
+    missing = tmp_path / "missing.txt"
+    args = [str(good), str(bad), str(broken), str(missing), "--output", str(out), "--skip-errors"]
+    assert main(["predict", "--model", str(model_dir), *args]) == 1
+    err = capsys.readouterr().err
+    assert f"failed: {bad}: not UTF-8" in err
+    assert f"failed: {broken}:2: expected an object with a string field 'text'" in err
+    assert f"failed: {broken}:3: not JSON" in err
+    assert f"failed: {missing}: cannot read" in err
+    assert "2 documents, " in err and "4 inputs failed" in err
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_shards_split_the_input_without_overlap(tmp_path: Path) -> None:
+    for i in range(40):
+        write(tmp_path / "docs", f"{i:02}.txt", f"Құжат {i}".encode())
+    write(tmp_path, "more.jsonl", "".join(f'{{"id": "j{i}", "text": "т"}}\n' for i in range(40)).encode())
+    inputs = [str(tmp_path / "docs"), str(tmp_path / "more.jsonl")]
+    everything = [s.id for s in read_sources(plan(inputs))]
+    shards = [[s.id for s in read_sources(plan(inputs, Shard(i, 3)), shard=Shard(i, 3))] for i in (1, 2, 3)]
+    assert sorted(sum(shards, [])) == sorted(everything) and len(everything) == 80
+    assert all(10 <= len(s) <= 45 for s in shards)  # every shard gets a share
+    with pytest.raises(ValueError, match="--shard wants I/N"):
+        Shard.parse("0/3")
+
+
+def test_conll_output_reads_back_as_the_same_entities(
+    model_dir: Path, tmp_path: Path, tagger: Tagger
+) -> None:
+    source = write(tmp_path, "r.txt", "Арал ауданы. Шиелі\r\nауданы «Жайлы мектеп»".encode())
+    out = tmp_path / "r.conll"
+    assert (
+        main(["predict", "--model", str(model_dir), str(source), "--format", "conll", "--output", str(out)])
+        == 0
+    )
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[:4] == ["-DOCSTART- -X- O O", "", "Арал -X- _ B-LOC", "ауданы -X- _ B-LOC"]
+    docs, report = read_exports([out])
+    assert not report.errors
+    read_back = [doc.span_text(s) for doc in docs for s in doc.spans]
+    assert read_back == [e.text for e in tagger(source.read_text(encoding="utf-8"))]
+
+
+def test_labelstudio_and_html_outputs(model_dir: Path, tmp_path: Path) -> None:
+    source = write(tmp_path, "r.txt", TEXT.encode())
+    out = tmp_path / "tasks.json"
+    base = ["predict", "--model", str(model_dir), str(source)]
+    assert main([*base, "--format", "labelstudio", "--output", str(out)]) == 0
+    (task,) = json.loads(out.read_text(encoding="utf-8"))
+    assert task["data"] == {"text": TEXT, "source": str(source)}
+    (prediction,) = task["predictions"]
+    assert prediction["model_version"].startswith("model-") and 0 < prediction["score"] <= 1
+    for result in prediction["result"]:
+        assert (result["from_name"], result["to_name"], result["type"]) == ("label", "text", "labels")
+        value = result["value"]
+        assert TEXT[value["start"] : value["end"]] == value["text"] and value["labels"] == ["LOC"]
+    assert len({r["id"] for r in prediction["result"]}) == len(prediction["result"])
+    page = tmp_path / "page.html"
+    assert main([*base, "--format", "html", "--output", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert '<mark class="LOC">AMANAT<sub>LOC</sub></mark>' in html
+    assert html.count("<mark ") == len(tokenize(TEXT)) and f"<h2>{source}</h2>" in html
