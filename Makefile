@@ -44,13 +44,17 @@ train: install
 	$(KZNER) data validate annotations/*.json
 	$(KZNER) train configs/default.yaml
 
+# Tag new reports with the trained default model: make predict INPUT=folder-or-files [OUTPUT=file] [FORMAT=jsonl]
+MODEL ?= models/kzner-e5-small
+INPUT ?= $(KZNER_REPORTS_DIR)
+FORMAT ?= jsonl
 predict: install
-	@echo "kzner predict is not implemented yet (issue 4)." >&2
-	@exit 2
+	$(KZNER) predict --model $(MODEL) $(INPUT) --format $(FORMAT) $(if $(OUTPUT),--output $(OUTPUT))
 
 bench: install
 	$(PY) scripts/bench_tokenizers.py
 	$(PY) scripts/bench_train.py
+	$(PY) scripts/bench_predict.py --model $(MODEL) --fast
 
 lint: install
 	$(VENV)/bin/ruff check src tests scripts

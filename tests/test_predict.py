@@ -184,3 +184,15 @@ def test_labelstudio_and_html_outputs(model_dir: Path, tmp_path: Path) -> None:
     html = page.read_text(encoding="utf-8")
     assert '<mark class="LOC">AMANAT<sub>LOC</sub></mark>' in html
     assert html.count("<mark ") == len(tokenize(TEXT)) and f"<h2>{source}</h2>" in html
+
+
+def test_faster_precisions_keep_offsets_and_refuse_what_cannot_work(model_dir: Path) -> None:
+    exact = [(e.start, e.end, e.label) for e in Tagger.load(model_dir, device="cpu")(TEXT)]
+    for options in ({"precision": "bf16"}, {"quantize": True}):
+        fast = Tagger.load(model_dir, device="cpu", **options)
+        assert [(e.start, e.end, e.label) for e in fast(TEXT)] == exact, options
+    assert Tagger.load(model_dir, device="cpu", quantize=True).version.endswith("-int8")
+    with pytest.raises(ValueError, match="fp16 is for GPUs"):
+        Tagger.load(model_dir, device="cpu", precision="fp16")
+    with pytest.raises(ValueError, match="quantize is dynamic int8 on CPU from fp32"):
+        Tagger.load(model_dir, device="cpu", precision="bf16", quantize=True)

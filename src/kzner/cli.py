@@ -30,6 +30,16 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _speed_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "fp32", "bf16", "fp16"],
+        help="auto: fp32 on CPU, bf16/fp16 on GPU; bf16 is ~2x faster on CPUs with AVX512-BF16/AMX",
+    )
+    parser.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU)")
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     paths = [p for pattern in args.exports for p in (sorted(glob.glob(pattern)) or [pattern])]
@@ -80,7 +90,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from kzner.predict import Tagger
 
     config = load_config(args.config, args.overrides)
-    tagger = Tagger.load(args.model, device=args.device, batch_size=args.batch_size, labels=config.labels)
+    tagger = Tagger.load(
+        args.model, args.device, args.batch_size, config.labels, args.quantize, args.precision
+    )
     results: dict[str, dict] = {}
     if args.data:
         docs = load_documents(args.data, config.read_options())
@@ -134,7 +146,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     shard = Shard.parse(args.shard) if args.shard else None
     files = plan(args.inputs, shard)
-    tagger = Tagger.load(args.model, args.device, args.batch_size, quantize=args.quantize)
+    tagger = Tagger.load(
+        args.model, args.device, args.batch_size, quantize=args.quantize, precision=args.precision
+    )
     sources = read_sources(files, args.text_field, args.id_field, shard)
     total = None if any(is_jsonl(f) for f in files) else len(files)
     target = atomic_file(Path(args.output)) if args.output else nullcontext(sys.stdout)
@@ -187,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--output", help="write the scores as JSON here")
+    _speed_args(ev)
     _config_args(ev)
     ev.set_defaults(func=cmd_evaluate)
 
@@ -201,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--id-field", default="id", help="JSONL field naming the document (default: file:line)")
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable inputs, exit 1")
     pr.add_argument("--shard", metavar="I/N", help="only the I-th of N deterministic shards of the input")
-    pr.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU)")
+    _speed_args(pr)
     pr.set_defaults(func=cmd_predict)
 
     base = commands.add_parser(

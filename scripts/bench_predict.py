@@ -1,0 +1,164 @@
+"""Inference throughput: ``kzner predict``'s Tagger against the plain
+transformers token-classification pipeline, same model, same documents, one run.
+
+Documents: the real reports (``$KZNER_REPORTS_DIR``) plus KazNERD test
+sentences joined into documents of ``--sentences-per-doc`` (their gold
+entities give an F1 for each system). Each system runs in a fresh process so
+its peak memory (max RSS) is its own. Printed: docs/s and characters/s of
+each, the ratio to the pipeline, entity agreement with kzner fp32 (identical
+start, end and label), F1 on the KazNERD-derived documents, and peak memory.
+
+The pipeline uses ``aggregation_strategy="first"`` with its own striding over
+whole documents (``stride``); kzner splits sentences, sorts windows by length
+and pads each batch only to its longest window. The model was trained on
+sentences, so whole-document windows change its predictions; a second
+pipeline run fed kzner's sentences shows the agreement of the decoders alone.
+
+Usage: python scripts/bench_predict.py [--model models/kzner-e5-small] [--documents 100] [--fast]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import time
+from pathlib import Path
+
+import torch
+
+from kzner import kaznerd
+from kzner.align import document_from_words
+from kzner.document import Span
+from kzner.evaluate import span_scores
+from kzner.tokenize import split_sentences, tokenize
+
+
+def documents(reports: Path | None, kaznerd_dir: str | None, count: int, per_doc: int):
+    """(texts, gold spans or None for the reports)."""
+    texts, gold = [], []
+    if reports is not None:
+        for path in sorted(reports.glob("*.txt")):
+            texts.append(path.read_text(encoding="utf-8"))
+            gold.append(None)
+    sentences = kaznerd.load_split("test", kaznerd_dir)
+    for start in range(0, min(count * per_doc, len(sentences)), per_doc):
+        group = sentences[start : start + per_doc]
+        words = [w for s in group for w in s.words]
+        tags = [t for s in group for t in kaznerd.map_tags(s.tags)]
+        doc = document_from_words(f"kaznerd-{start}", words, tags)
+        texts.append(doc.text)
+        gold.append(list(doc.spans))
+    return texts, gold
+
+
+def run_kzner(model: str, texts: list[str], batch: int, options: dict, threads: int):
+    from kzner.predict import Tagger
+
+    torch.set_num_threads(threads)
+    tagger = Tagger.load(model, device="cpu", batch_size=batch, **options)
+    tagger.pipe(texts[:2])  # warm-up: first-call allocations are not throughput
+    started = time.perf_counter()
+    predicted = tagger.pipe(texts)
+    seconds = time.perf_counter() - started
+    spans = [[Span(e.start, e.end, e.label) for e in doc] for doc in predicted]
+    return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_pipeline(model: str, texts: list[str], batch: int, stride: int, threads: int, per_sentence: bool):
+    from transformers import pipeline
+
+    torch.set_num_threads(threads)
+    ner = pipeline(
+        "token-classification", model=model, aggregation_strategy="first", stride=stride, device="cpu"
+    )
+    # Per sentence: the same pieces kzner feeds the model, so that agreement
+    # measures decoding, not the different context of a whole-document window.
+    pieces = [
+        [(s[0].start, s[-1].end) for s in split_sentences(text, tokenize(text))]
+        if per_sentence
+        else [(0, len(text))]
+        for text in texts
+    ]
+    flat = [text[a:b] for text, doc in zip(texts, pieces, strict=True) for a, b in doc]
+    ner(flat[:2], batch_size=batch)
+    started = time.perf_counter()
+    predicted = iter(ner(flat, batch_size=batch))
+    seconds = time.perf_counter() - started
+    # Its offsets include the space before a word (SentencePiece's '▁'): trim
+    # that, so that only real differences (words, labels) count as disagreement.
+    spans = []
+    for text, doc in zip(texts, pieces, strict=True):
+        found = [(a, e) for a, _ in doc for e in next(predicted)]
+        spans.append(
+            [Span(_skip_spaces(text, a + e["start"]), a + e["end"], e["entity_group"]) for a, e in found]
+        )
+    return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _skip_spaces(text: str, start: int) -> int:
+    while text[start].isspace():
+        start += 1
+    return start
+
+
+def in_child(function, *args):  # noqa: ANN001, ANN002, ANN201
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def agreement(reference: list[list[Span]], other: list[list[Span]]) -> float:
+    """Entities identical in both (start, end, label), over all distinct entities of either."""
+    a = {(d, s) for d, doc in enumerate(reference) for s in doc}
+    b = {(d, s) for d, doc in enumerate(other) for s in doc}
+    return len(a & b) / max(1, len(a | b))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default="models/kzner-e5-small")
+    parser.add_argument("--reports", type=Path, default=os.environ.get("KZNER_REPORTS_DIR"))
+    parser.add_argument("--kaznerd-dir", default=None, help="default: $KZNER_KAZNERD_DIR")
+    parser.add_argument("--documents", type=int, default=100, help="KazNERD-derived documents")
+    parser.add_argument("--sentences-per-doc", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--stride", type=int, default=32, help="the pipeline's window overlap")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--fast", action="store_true", help="also run kzner in bf16 and in dynamic int8")
+    args = parser.parse_args()
+    if not Path(args.model, "kzner.json").is_file():
+        parser.error(f"{args.model} is not a trained kzner model (run `make train` first, or pass --model)")
+
+    texts, gold = documents(args.reports, args.kaznerd_dir, args.documents, args.sentences_per_doc)
+    chars = sum(map(len, texts))
+    print(f"{len(texts)} documents, {chars:,} characters; {args.threads} threads, batch {args.batch_size}")
+    pipe_args = (args.model, texts, args.batch_size, args.stride, args.threads)
+    runs = {"pipeline": in_child(run_pipeline, *pipe_args, False)}
+    runs["pipe/sent."] = in_child(run_pipeline, *pipe_args, True)
+    variants = {"kzner": {}}
+    if args.fast:
+        variants |= {"kzner bf16": {"precision": "bf16"}, "kzner int8": {"quantize": True}}
+    for name, options in variants.items():
+        runs[name] = in_child(run_kzner, args.model, texts, args.batch_size, options, args.threads)
+
+    scored = [i for i, g in enumerate(gold) if g is not None]
+    base_seconds = runs["pipeline"][0]
+    print(f"{'system':<12}{'docs/s':>9}{'chars/s':>10}{'speed-up':>9}{'agree':>8}{'F1':>7}{'max RSS':>10}")
+    for name, (seconds, spans, rss_kb) in runs.items():
+        f1 = span_scores([gold[i] for i in scored], [spans[i] for i in scored])["exact"]["micro avg"]["f1"]
+        print(
+            f"{name:<12}{len(texts) / seconds:>9.2f}{chars / seconds:>10,.0f}{base_seconds / seconds:>8.2f}x"
+            f"{agreement(runs['kzner'][1], spans):>8.3f}{f1:>7.3f}{rss_kb / 1024:>8.0f} MB"
+        )
+    print("agree: entities identical to kzner fp32's, over all entities either found (start, end, label)")
+    print("pipeline: whole documents, its own striding; pipe/sent.: fed the sentences kzner feeds the model")
+    if args.fast:
+        print(f"this CPU has native bf16 (AVX512-BF16): {torch.cpu._is_avx512_bf16_supported()}")
+    print(f"F1: exact-span micro-F1 on the {len(scored)} KazNERD-derived documents")
+
+
+if __name__ == "__main__":
+    main()
