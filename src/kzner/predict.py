@@ -131,10 +131,13 @@ class Tagger:
         )
 
     @torch.inference_mode()
-    def predict_words(
+    @torch.inference_mode()
+    def word_probabilities(
         self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
-    ) -> list[tuple[list[str], list[float]]]:
-        """IOB2 tag and its probability for every word of every sentence."""
+    ) -> list[np.ndarray]:
+        """Per sentence, a [words, output tags] array: each word's distribution
+        over our IOB2 tags, read at its first sub-token (a word without
+        sub-tokens, e.g. only a zero-width character, is certainly O)."""
         encoded = encode_sentences(self.tokenizer, sentences)
         jobs = []  # (sentence, window index, features)
         plans = []
@@ -158,15 +161,23 @@ class Tagger:
         results = []
         for s, words in enumerate(sentences):
             enc, windows = encoded[s], plans[s]
-            tags, scores = [OUTSIDE] * len(words), [1.0] * len(words)
-            if windows:
-                for word, owner in enumerate(owner_windows(enc, windows)):
-                    if owner < 0:
-                        continue  # no sub-tokens at all (e.g. only a zero-width char): O
-                    row = probs[(s, owner)][enc.first[word] - windows[owner].start + 1]
-                    best = int(row.argmax())
-                    tags[word], scores[word] = self.tagset.output[best], float(row[best])
-            results.append((tags, scores))
+            rows = np.zeros((len(words), len(self.tagset.output)), dtype=np.float32)
+            rows[:, self.tagset.output.index(OUTSIDE)] = 1.0
+            for word, owner in enumerate(owner_windows(enc, windows) if windows else []):
+                if owner >= 0:
+                    rows[word] = probs[(s, owner)][enc.first[word] - windows[owner].start + 1]
+            results.append(rows)
+        return results
+
+    def predict_words(
+        self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
+    ) -> list[tuple[list[str], list[float]]]:
+        """IOB2 tag and its probability for every word of every sentence."""
+        results = []
+        for rows in self.word_probabilities(sentences, batch_size):
+            best = rows.argmax(-1)
+            tags = [self.tagset.output[b] for b in best]
+            results.append((tags, rows[np.arange(len(best)), best].tolist()))
         return results
 
     def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> list[list[Entity]]:
