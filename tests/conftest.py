@@ -3,10 +3,19 @@ hard-coded path: `make test` sets them to ../shared on the project's machines.""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+import torch
+from transformers import AutoModelForTokenClassification
+
+from kzner.document import LABELS
+from kzner.predict import KZNER_CONFIG
+from kzner.tagset import iob_tags
+
+from .tiny_model import make_tiny_model
 
 # Nothing in the tests may reach for the Hugging Face hub.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -46,11 +55,35 @@ def report_texts(reports_dir: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory, kaznerd_dir: Path) -> Path:
     """A tiny random BERT whose character vocabulary covers the test data."""
-    from .tiny_model import make_tiny_model
-
     text = "".join(
         (kaznerd_dir / name).read_text(encoding="utf-8")[:200_000]
         for name in ("IOB2_valid2.txt", "IOB2_test2.txt")
     )
     alphabet = text + (ROOT / "annotations" / "report-000.json").read_text(encoding="utf-8")
     return make_tiny_model(tmp_path_factory.mktemp("tiny"), alphabet)
+
+
+# Kazakh and Russian letters, «», №, NBSP, an emoji outside the BMP.
+ALPHABET = (
+    "абвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя" + "АБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯ"
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?%-–—()«»\"'№/+\u00a0\U0001f600"
+)
+
+
+@pytest.fixture(scope="session")
+def word_tagger_dir(tmp_path_factory) -> Path:
+    """A packaged tiny model that tags every word B-LOC (a short window, so
+    that long sentences are split into many windows)."""
+    folder = make_tiny_model(tmp_path_factory.mktemp("word-tagger") / "model", ALPHABET)
+    names = dict(enumerate(iob_tags(LABELS)))
+    model = AutoModelForTokenClassification.from_pretrained(
+        folder, num_labels=len(names), id2label=names, label2id={v: k for k, v in names.items()}
+    )
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        model.classifier.bias[iob_tags(LABELS).index("B-LOC")] = 5.0
+    model.save_pretrained(folder)
+    settings = {"labels": list(LABELS), "max_length": 16, "stride": 4}
+    (folder / KZNER_CONFIG).write_text(json.dumps(settings))
+    return folder

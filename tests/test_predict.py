@@ -11,47 +11,22 @@ from io import BytesIO, TextIOWrapper
 from pathlib import Path
 
 import pytest
-import torch
-from transformers import AutoModelForTokenClassification
 
 from kzner.cli import main
-from kzner.document import LABELS
 from kzner.inputs import Shard, plan, read_sources
 from kzner.labelstudio import read_exports
-from kzner.predict import KZNER_CONFIG, Tagger
-from kzner.tagset import iob_tags
+from kzner.predict import Tagger
 from kzner.tokenize import tokenize
 
-from .tiny_model import make_tiny_model
-
 ROOT = Path(__file__).resolve().parents[1]
-# Kazakh and Russian letters, «», №, NBSP, an emoji outside the BMP.
-ALPHABET = (
-    "абвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя" + "АБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯ"
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:!?%-–—()«»\"'№/+\u00a0\U0001f600"
-)
 # The tagger's probability for B-LOC: logit 5 against 12 other tags at 0.
 SCORE = round(math.exp(5) / (math.exp(5) + 12), 4)
 TEXT = " «AMANAT»\u00a0партиясы\r\nҚызылорда  облысында 91,4 пайызға жетті. \U0001f600 №5 мектеп.\r\n"
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    """A packaged tiny model that tags every word B-LOC (a short window, so
-    that long sentences are split into many windows)."""
-    folder = make_tiny_model(tmp_path_factory.mktemp("word-tagger") / "model", ALPHABET)
-    names = dict(enumerate(iob_tags(LABELS)))
-    model = AutoModelForTokenClassification.from_pretrained(
-        folder, num_labels=len(names), id2label=names, label2id={v: k for k, v in names.items()}
-    )
-    with torch.no_grad():
-        model.classifier.weight.zero_()
-        model.classifier.bias.zero_()
-        model.classifier.bias[iob_tags(LABELS).index("B-LOC")] = 5.0
-    model.save_pretrained(folder)
-    settings = {"labels": list(LABELS), "max_length": 16, "stride": 4}
-    (folder / KZNER_CONFIG).write_text(json.dumps(settings))
-    return folder
+def model_dir(word_tagger_dir: Path) -> Path:
+    return word_tagger_dir
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from kzner.document import Span
 from kzner.evaluate import format_comparison, format_table
 from kzner.inputs import InputError
 from kzner.labelstudio import ExportError, format_report, read_exports
+from kzner.ls_client import LabelStudioError
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
@@ -161,6 +162,97 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
+def _documents(args: argparse.Namespace):  # noqa: ANN202
+    """The readable inputs of a labelstudio command; an unreadable one stops it."""
+    from kzner.inputs import InputError, plan, read_sources
+
+    sources = list(read_sources(plan(args.inputs), args.text_field))
+    for source in sources:
+        if isinstance(source, InputError):
+            raise source
+    return sources
+
+
+def cmd_ls_config(args: argparse.Namespace) -> int:
+    from kzner.ls_config import labeling_config
+
+    config = load_config(args.config, args.overrides)
+    print(labeling_config(config.labels, config.labelstudio.control, config.labelstudio.text_field), end="")
+    return 0
+
+
+def cmd_ls_create(args: argparse.Namespace) -> int:
+    from kzner import ls_client
+    from kzner.ls_config import labeling_config
+
+    config = load_config(args.config, args.overrides)
+    ls = config.labelstudio
+    client = ls_client.connect()
+    project = ls_client.create_project(
+        client, args.title, labeling_config(config.labels, ls.control, ls.text_field)
+    )
+    print(project)
+    return 0
+
+
+def _push(args: argparse.Namespace, config, sources, tagger) -> list[int]:  # noqa: ANN001
+    from kzner import ls_client
+
+    pieces = [
+        piece
+        for source in sources
+        for piece in (
+            ls_client.paragraphs(source.id, source.text)
+            if args.split == "paragraphs"
+            else [ls_client.Piece(source.id, source.text, 0)]
+        )
+    ]
+    predictions = tagger.pipe([p.text for p in pieces]) if tagger else None
+    ls = config.labelstudio
+    version = tagger.version if tagger else ""
+    tasks = ls_client.build_tasks(pieces, predictions, config.labels, version, ls.control, ls.text_field)
+    ids = ls_client.push(ls_client.connect(), args.project, tasks)
+    with_predictions = f" with predictions of {version}" if tagger else ""
+    print(f"pushed {len(ids)} tasks{with_predictions} to project {args.project}")
+    return ids
+
+
+def cmd_ls_push(args: argparse.Namespace) -> int:
+    from kzner.predict import Tagger
+
+    config = load_config(args.config, args.overrides)
+    sources = _documents(args)
+    tagger = Tagger.load(args.model, labels=config.labels) if args.model else None
+    _push(args, config, sources, tagger)
+    return 0
+
+
+def cmd_ls_pull(args: argparse.Namespace) -> int:
+    from kzner import ls_client
+
+    config = load_config(args.config, args.overrides)
+    _, report = ls_client.pull(ls_client.connect(), args.project, Path(args.out), config.read_options())
+    print(format_report(report, verbose=args.verbose))
+    print(f"export written to {args.out}")
+    return 1 if report.errors else 0
+
+
+def cmd_ls_rank(args: argparse.Namespace) -> int:
+    from kzner.predict import Tagger
+
+    config = load_config(args.config, args.overrides)
+    sources = _documents(args)
+    tagger = Tagger.load(args.model, labels=config.labels)
+    scores = tagger.uncertainty([s.text for s in sources])
+    ranked = sorted(zip(scores, sources, strict=True), key=lambda pair: -pair[0])[: args.top]
+    print("uncertainty  document  (mean word tag entropy, nats; most uncertain first)")
+    for score, source in ranked:
+        print(f"{score:11.4f}  {source.id}")
+    if args.project is not None:
+        _push(args, config, [source for _, source in ranked], tagger)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kzner", description="NER for Kazakh regional reports")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -219,6 +311,36 @@ def build_parser() -> argparse.ArgumentParser:
     _speed_args(pr)
     pr.set_defaults(func=cmd_predict)
 
+    ls = commands.add_parser("labelstudio", help="the Label Studio loop (server from $LABEL_STUDIO_URL)")
+    ls_commands = ls.add_subparsers(dest="ls_command", required=True)
+    ls_cfg = ls_commands.add_parser("config", help="print the labeling config XML for our labels")
+    _config_args(ls_cfg)
+    ls_cfg.set_defaults(func=cmd_ls_config)
+    create = ls_commands.add_parser("create-project", help="create a project with our labeling config")
+    create.add_argument("--title", required=True)
+    _config_args(create)
+    create.set_defaults(func=cmd_ls_create)
+    push = ls_commands.add_parser("push", help="import reports as tasks, with --model as pre-annotations")
+    rank = ls_commands.add_parser("rank", help="order documents by model uncertainty, most uncertain first")
+    for command in (push, rank):
+        command.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt, folders, .jsonl, - (stdin)")
+        command.add_argument("--split", default="document", choices=["document", "paragraphs"])
+        command.add_argument("--text-field", default="text", help="JSONL field holding the text")
+        _config_args(command)
+    push.add_argument("--project", type=int, required=True)
+    push.add_argument("--model", help="trained model: attach its predictions")
+    push.set_defaults(func=cmd_ls_push)
+    rank.add_argument("--model", required=True)
+    rank.add_argument("--top", type=int, default=None, help="keep the K most uncertain")
+    rank.add_argument("--project", type=int, help="push the ranked documents there, with predictions")
+    rank.set_defaults(func=cmd_ls_rank)
+    pull = ls_commands.add_parser("pull", help="export a project (snapshot) and validate it")
+    pull.add_argument("--project", type=int, required=True)
+    pull.add_argument("--out", required=True, help="e.g. annotations/NAME.json")
+    pull.add_argument("-v", "--verbose", action="store_true")
+    _config_args(pull)
+    pull.set_defaults(func=cmd_ls_pull)
+
     base = commands.add_parser(
         "base-model", help="prepare a base model (converts the embedded one once) and print its path"
     )
@@ -238,6 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base_models.BaseModelError,
         ExportError,
         InputError,
+        LabelStudioError,
         FileNotFoundError,
         ValueError,
     ) as err:

@@ -17,46 +17,16 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import asdict
-from typing import Any, TextIO
+from typing import TextIO
 
 from kzner.align import spans_to_tags
 from kzner.document import Span
-from kzner.labelstudio import TEXT_NAME
+from kzner.ls_client import prediction_task
 from kzner.predict import Entity
 from kzner.report import LABEL_CSS, marked_html
 from kzner.tokenize import split_sentences, tokenize
 
 FORMATS = ("jsonl", "labelstudio", "conll", "html")
-
-
-def prediction_task(
-    text: str,
-    entities: list[Entity],
-    model_version: str,
-    control: str = "label",
-    text_field: str = "text",
-    data: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A Label Studio task carrying the entities as one prediction.
-
-    Per-result ``score`` is the entity's; the task's ``score`` is the mean of
-    them, which Label Studio can sort by so that uncertain tasks come first.
-    """
-    results = [
-        {
-            "id": f"kzner-{i}",
-            "from_name": control,
-            "to_name": TEXT_NAME,
-            "type": "labels",
-            "value": {"start": e.start, "end": e.end, "text": e.text, "labels": [e.label]},
-            "score": e.score,
-        }
-        for i, e in enumerate(entities)
-    ]
-    prediction: dict[str, Any] = {"model_version": model_version, "result": results}
-    if entities:
-        prediction["score"] = round(sum(e.score for e in entities) / len(entities), 4)
-    return {"data": {**(data or {}), text_field: text}, "predictions": [prediction]}
 
 
 class Writer:

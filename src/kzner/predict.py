@@ -183,8 +183,7 @@ class Tagger:
     def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> list[list[Entity]]:
         texts = list(texts)
         sentences = [split_sentences(text, tokenize(text)) for text in texts]
-        flat = [[t.text for t in sentence] for doc in sentences for sentence in doc]
-        predicted = iter(self.predict_words(flat, batch_size))
+        predicted = iter(self.predict_words(_words(sentences), batch_size))
         out = []
         for text, doc in zip(texts, sentences, strict=True):
             entities = []
@@ -207,3 +206,20 @@ class Tagger:
 
     def __call__(self, text: str) -> list[Entity]:
         return self.pipe([text])[0]
+
+    def uncertainty(self, texts: Sequence[str], batch_size: int | None = None) -> list[float]:
+        """Per document, the mean entropy (nats) of its words' tag distributions:
+        high where the model hesitates, so where an annotator's label teaches most."""
+        sentences = [split_sentences(text, tokenize(text)) for text in texts]
+        rows = iter(self.word_probabilities(_words(sentences), batch_size))
+        scores = []
+        for doc in sentences:
+            probs = np.concatenate([next(rows) for _ in doc]) if doc else np.ones((0, 1))
+            entropy = -(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum(-1)
+            scores.append(round(float(entropy.mean()), 6) if len(entropy) else 0.0)
+        return scores
+
+
+def _words(documents: Sequence[Sequence[Sequence]]) -> list[list[str]]:
+    """Every sentence of every document as words, in order."""
+    return [[t.text for t in sentence] for doc in documents for sentence in doc]
