@@ -266,3 +266,34 @@ def test_committed_export_matches_the_real_report(report_texts: dict[str, str]) 
         ("Облыстық қан орталығы", "ORG"),
         ("Сырдария", "LOC"),
     } <= pieces
+
+
+def test_data_stats_counts_per_document_and_label(tmp_path: Path, capsys) -> None:
+    path = write(
+        tmp_path,
+        [
+            task(
+                1, [annotation(1, [AMANAT, ARAL, PERCENT], "2026-01-01"), annotation(2, [ARAL], "2026-02-01")]
+            ),
+            task(2, [annotation(3, [AMANAT], "2026-01-01", was_cancelled=True)]),
+        ],
+    )
+    assert main(["data", "stats", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [
+        "document",
+        "chars",
+        "words",
+        "spans",
+        "ORG",
+        "PROJECT",
+        "MONEY",
+        "PERCENT",
+        "QUANTITY",
+        "LOC",
+    ]
+    # Task 1: the later annotation (ARAL only) wins and the disagreement is listed.
+    assert lines[1].split()[-9:] == [str(len(TEXT)), "13", "1", "0", "0", "0", "0", "0", "1"]
+    assert lines[2].split()[:2] == ["1", "documents"]
+    assert "tasks where annotators disagree: 1" in lines
+    assert "skipped: annotation not chosen (another won) 1, cancelled annotation 1" in lines

@@ -49,6 +49,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from kzner.labelstudio import format_stats
+
+    config = load_config(args.config, args.overrides)
+    paths = [p for pattern in args.exports for p in (sorted(glob.glob(pattern)) or [pattern])]
+    documents, report = read_exports(paths, config.read_options())
+    print(format_stats(documents, config.labels))
+    print(f"tasks where annotators disagree: {len(report.disagreements)}")
+    print("".join(f"  {where}\n" for where in report.disagreements), end="")
+    skipped = Counter(why for _, why in report.skipped)
+    print("skipped: " + (", ".join(f"{why} {n}" for why, n in sorted(skipped.items())) or "none"))
+    if report.errors:
+        print(format_report(report))
+    return 1 if report.errors else 0
+
+
 def cmd_kaznerd(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     folder = kaznerd.resolve_dir(args.dir or config.data.kaznerd_dir)
@@ -265,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("-v", "--verbose", action="store_true", help="list every skip and warning")
     _config_args(validate)
     validate.set_defaults(func=cmd_validate)
+
+    stats = data.add_parser("stats", help="what Label Studio exports hold: per document and label")
+    stats.add_argument("exports", nargs="+", help="export files (JSON, JSON_MIN, CONLL2003)")
+    _config_args(stats)
+    stats.set_defaults(func=cmd_stats)
 
     kz = data.add_parser("kaznerd", help="verify the KazNERD files and summarise them")
     kz.add_argument("--dir", help=f"KazNERD folder (default: config, then ${kaznerd.ENV_DIR})")

@@ -372,3 +372,30 @@ def format_report(report: Report, verbose: bool = False) -> str:
     lines.append(f"errors: {len(report.errors)}")
     lines.extend(f"  {p}" for p in report.errors)
     return "\n".join(lines)
+
+
+def format_stats(documents: Sequence[Document], labels: Sequence[str]) -> str:
+    """One row per document (characters, words, spans per label), then totals:
+    what the annotations hold, at a glance."""
+    from kzner.tokenize import tokenize
+
+    name = max([8, *(len(d.source or d.id) for d in documents)])
+    lines = [
+        f"{'document':<{name}} {'chars':>7} {'words':>6} {'spans':>6}" + "".join(f" {lb:>8}" for lb in labels)
+    ]
+    totals: Counter[str] = Counter()
+    for doc in documents:
+        counts = Counter(s.label for s in doc.spans)
+        totals.update(counts)
+        totals["chars"] += len(doc.text)
+        totals["words"] += (words := len(tokenize(doc.text)))
+        lines.append(
+            f"{doc.source or doc.id:<{name}} {len(doc.text):>7} {words:>6} {len(doc.spans):>6}"
+            + "".join(f" {counts[lb]:>8}" for lb in labels)
+        )
+    spans = sum(totals[lb] for lb in labels)
+    lines.append(
+        f"{f'{len(documents)} documents':<{name}} {totals['chars']:>7} {totals['words']:>6} {spans:>6}"
+        + "".join(f" {totals[lb]:>8}" for lb in labels)
+    )
+    return "\n".join(lines)
