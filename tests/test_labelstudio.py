@@ -296,4 +296,7 @@ def test_data_stats_counts_per_document_and_label(tmp_path: Path, capsys) -> Non
     assert lines[1].split()[-9:] == [str(len(TEXT)), "13", "1", "0", "0", "0", "0", "0", "1"]
     assert lines[2].split()[:2] == ["1", "documents"]
     assert "tasks where annotators disagree: 1" in lines
-    assert "skipped: annotation not chosen (another won) 1, cancelled annotation 1" in lines
+    assert (
+        "skipped: annotation not chosen (another won) 1, cancelled annotation 1, task without annotation 1"
+        in lines
+    )
