@@ -1,0 +1,101 @@
+"""In-domain quality: leave one annotated report out, side by side with a
+KazNERD-only model.
+
+For each task (report) of the Label Studio JSON exports in the config's
+``data.annotations``: train on KazNERD plus every other report, score the
+held-out one on character spans (exact and overlap match, per label); the
+KazNERD-only model (``data.annotations=[]``) is scored on the same held-out
+reports. Printed: one row per fold and model, then the mean over folds.
+Models go to ``OUT/<name>`` and are reused when already trained (see
+scripts/ablate.py), so an interrupted run picks up where it stopped.
+
+Usage: python scripts/loo_reports.py configs/default.yaml [--out models/loo] [--set key=value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import io
+import json
+import sys
+from pathlib import Path
+
+from ablate import run
+from kzner.cli import main as kzner
+from kzner.config import load_config
+
+
+def tasks_of(patterns: list[str]) -> list[dict]:
+    tasks = []
+    for path in sorted({p for pattern in patterns for p in glob.glob(pattern)}):
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, list):
+            sys.exit(f"{path}: leave-one-out needs Label Studio JSON exports (a list of tasks)")
+        tasks.extend(data)
+    return tasks
+
+
+def score(model: Path, held_out: Path) -> dict:
+    out = held_out.with_name(f"{held_out.stem}.{model.name}.scores.json")
+    with contextlib.redirect_stdout(io.StringIO()):
+        if kzner(["evaluate", str(model), "--data", str(held_out), "--output", str(out)]) != 0:
+            sys.exit(f"kzner evaluate {model} --data {held_out} failed")
+    return json.loads(out.read_text())["documents"]
+
+
+def row(name: str, scores: dict, labels: list[str]) -> str:
+    cells = "".join(f"{scores['exact'].get(label, {}).get('f1', 0.0):>9.3f}" for label in labels)
+    exact, overlap = scores["exact"]["micro avg"]["f1"], scores["overlap"]["micro avg"]["f1"]
+    return f"{name:<28}{exact:>8.3f}{overlap:>9.3f}{cells}"
+
+
+def mean(folds: list[dict], labels: list[str]) -> dict:
+    """Per measure and label, the mean over folds where the label occurs."""
+    averaged: dict = {}
+    for kind in ("exact", "overlap"):
+        averaged[kind] = {}
+        for label in [*labels, "micro avg"]:
+            present = [f[kind][label]["f1"] for f in folds if f[kind].get(label, {}).get("support", 0)]
+            averaged[kind][label] = {"f1": sum(present) / len(present) if present else 0.0}
+    return averaged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("config")
+    parser.add_argument("--out", type=Path, default=Path("models/loo"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+    config = load_config(args.config, args.overrides)
+    tasks = tasks_of(config.data.annotations)
+    if len(tasks) < 2:
+        sys.exit(f"need at least two annotated reports in {config.data.annotations}, found {len(tasks)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    run(args.config, args.out, "kaznerd-only", [*args.overrides, "data.annotations=[]"])
+    results: dict[str, list[dict]] = {"with reports": [], "KazNERD only": []}
+    lines = []
+    for k, task in enumerate(tasks):
+        source = task.get("data", {}).get("source") or f"task {task.get('id', k)}"
+        held_out, train = args.out / f"fold-{k}-test.json", args.out / f"fold-{k}-train.json"
+        held_out.write_text(json.dumps([task], ensure_ascii=False), encoding="utf-8")
+        train.write_text(json.dumps(tasks[:k] + tasks[k + 1 :], ensure_ascii=False), encoding="utf-8")
+        run(args.config, args.out, f"fold-{k}", [*args.overrides, f"data.annotations=[{train}]"])
+        for name, model in (("with reports", f"fold-{k}"), ("KazNERD only", "kaznerd-only")):
+            scores = score(args.out / model, held_out)
+            results[name].append(scores)
+            lines.append(row(f"{Path(source).name[:14]} {name}", scores, config.labels))
+    header = f"{'held-out report, model':<28}{'exact':>8}{'overlap':>9}" + "".join(
+        f"{lb:>9}" for lb in config.labels
+    )
+    print("char-span micro-F1 (exact, overlap), then exact F1 per label\n" + header)
+    print("\n".join(lines))
+    for name, folds in results.items():
+        print(row(f"mean of {len(folds)} folds, {name}", mean(folds, config.labels), config.labels))
+
+
+if __name__ == "__main__":
+    main()
