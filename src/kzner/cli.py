@@ -41,9 +41,14 @@ def _speed_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU)")
 
 
+def _export_paths(patterns: Sequence[str]) -> list[str]:
+    """Globs expanded; a pattern matching nothing stays, so its reader names it."""
+    return [p for pattern in patterns for p in (sorted(glob.glob(pattern)) or [pattern])]
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
-    paths = [p for pattern in args.exports for p in (sorted(glob.glob(pattern)) or [pattern])]
+    paths = _export_paths(args.exports)
     _, report = read_exports(paths, config.read_options())
     print(format_report(report, verbose=args.verbose))
     return 1 if report.errors else 0
@@ -53,7 +58,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from kzner.labelstudio import format_stats
 
     config = load_config(args.config, args.overrides)
-    paths = [p for pattern in args.exports for p in (sorted(glob.glob(pattern)) or [pattern])]
+    paths = _export_paths(args.exports)
     documents, report = read_exports(paths, config.read_options())
     print(format_stats(documents, config.labels))
     print(f"tasks where annotators disagree: {len(report.disagreements)}")
@@ -180,7 +185,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _documents(args: argparse.Namespace):  # noqa: ANN202
     """The readable inputs of a labelstudio command; an unreadable one stops it."""
-    from kzner.inputs import InputError, plan, read_sources
+    from kzner.inputs import plan, read_sources
 
     sources = list(read_sources(plan(args.inputs), args.text_field))
     for source in sources:

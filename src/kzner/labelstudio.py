@@ -22,6 +22,7 @@ from typing import Any
 
 from kzner.align import document_from_words
 from kzner.document import LABELS, Document, Span, describe, span_bounds_problem
+from kzner.tokenize import tokenize
 
 # The name of the <Text> object in our labeling config: results' ``to_name``.
 TEXT_NAME = "text"
@@ -377,8 +378,6 @@ def format_report(report: Report, verbose: bool = False) -> str:
 def format_stats(documents: Sequence[Document], labels: Sequence[str]) -> str:
     """One row per document (characters, words, spans per label), then totals:
     what the annotations hold, at a glance."""
-    from kzner.tokenize import tokenize
-
     name = max([8, *(len(d.source or d.id) for d in documents)])
     lines = [
         f"{'document':<{name}} {'chars':>7} {'words':>6} {'spans':>6}" + "".join(f" {lb:>8}" for lb in labels)

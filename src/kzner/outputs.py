@@ -26,8 +26,6 @@ from kzner.predict import Entity
 from kzner.report import LABEL_CSS, marked_html
 from kzner.tokenize import split_sentences, tokenize
 
-FORMATS = ("jsonl", "labelstudio", "conll", "html")
-
 
 class Writer:
     """Base: subclasses write one document per ``write`` call."""

@@ -182,7 +182,7 @@ class Tagger:
 
     def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> list[list[Entity]]:
         texts = list(texts)
-        sentences = [split_sentences(text, tokenize(text)) for text in texts]
+        sentences = _sentences(texts)
         predicted = iter(self.predict_words(_words(sentences), batch_size))
         out = []
         for text, doc in zip(texts, sentences, strict=True):
@@ -210,7 +210,7 @@ class Tagger:
     def uncertainty(self, texts: Sequence[str], batch_size: int | None = None) -> list[float]:
         """Per document, the mean entropy (nats) of its words' tag distributions:
         high where the model hesitates, so where an annotator's label teaches most."""
-        sentences = [split_sentences(text, tokenize(text)) for text in texts]
+        sentences = _sentences(texts)
         rows = iter(self.word_probabilities(_words(sentences), batch_size))
         scores = []
         for doc in sentences:
@@ -218,6 +218,11 @@ class Tagger:
             entropy = -(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum(-1)
             scores.append(round(float(entropy.mean()), 6) if len(entropy) else 0.0)
         return scores
+
+
+def _sentences(texts: Sequence[str]) -> list[list[list]]:
+    """Each text's sentences of word tokens (with offsets), as the model sees them."""
+    return [split_sentences(text, tokenize(text)) for text in texts]
 
 
 def _words(documents: Sequence[Sequence[Sequence]]) -> list[list[str]]:
