@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kzner.tokenize import Token, split_at, tokenize
+from kzner.tokenize import Token, split_at, split_sentences, tokenize
 
 
 def words(text: str) -> list[str]:
@@ -51,6 +51,23 @@ def test_split_at_cuts_inside_words_and_counts_them() -> None:
     assert [t.text for t in out] == ["AMANAT", "-тың", "мүшесі"]
     assert inside == 1
     assert out[1] == Token("-тың", 6, 10)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Бір. Екі", ["Бір .", "Екі"]),
+        ("Бір!Екі? Үш… Төрт", ["Бір ! Екі ?", "Үш …", "Төрт"]),
+        ("«Әр азаматқа лайықты өмір!» атты бағдарлама", ["« Әр азаматқа лайықты өмір ! » атты бағдарлама"]),
+        ("Толқын Tolqyn.kz агенттігі. 866.8 мың", ["Толқын Tolqyn . kz агенттігі .", "866 . 8 мың"]),
+        # A line break ends a sentence even inside an unclosed quote.
+        ("«Бір\r\nЕкі", ["« Бір", "Екі"]),
+        ("Соңы.", ["Соңы ."]),
+    ],
+)
+def test_sentences_end_at_a_mark_followed_by_space_or_at_a_line_break(text: str, expected: list[str]) -> None:
+    sentences = split_sentences(text, tokenize(text))
+    assert [" ".join(t.text for t in s) for s in sentences] == expected
 
 
 @pytest.mark.integration

@@ -131,7 +131,6 @@ class Tagger:
         )
 
     @torch.inference_mode()
-    @torch.inference_mode()
     def word_probabilities(
         self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
     ) -> list[np.ndarray]:
