@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kzner import base_models, kaznerd
 from kzner.config import ConfigError, load_config
+from kzner.decode import DECODERS
 from kzner.document import Span
 from kzner.evaluate import format_comparison, format_table
 from kzner.inputs import InputError
@@ -31,7 +32,7 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _speed_args(parser: argparse.ArgumentParser) -> None:
+def _inference_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--precision",
         default="auto",
@@ -39,6 +40,12 @@ def _speed_args(parser: argparse.ArgumentParser) -> None:
         help="auto: fp32 on CPU, bf16/fp16 on GPU; bf16 is ~2x faster on CPUs with AVX512-BF16/AMX",
     )
     parser.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU)")
+    parser.add_argument(
+        "--decode",
+        default="viterbi",
+        choices=DECODERS,
+        help="viterbi: the most probable valid IOB2 sequence; argmax: each word's best tag alone",
+    )
 
 
 def _export_paths(patterns: Sequence[str]) -> list[str]:
@@ -113,7 +120,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides)
     tagger = Tagger.load(
-        args.model, args.device, args.batch_size, config.labels, args.quantize, args.precision
+        args.model, args.device, args.batch_size, config.labels, args.quantize, args.precision, args.decode
     )
     results: dict[str, dict] = {}
     if args.data:
@@ -169,7 +176,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     shard = Shard.parse(args.shard) if args.shard else None
     files = plan(args.inputs, shard)
     tagger = Tagger.load(
-        args.model, args.device, args.batch_size, quantize=args.quantize, precision=args.precision
+        args.model,
+        args.device,
+        args.batch_size,
+        quantize=args.quantize,
+        precision=args.precision,
+        decoder=args.decode,
     )
     sources = read_sources(files, args.text_field, args.id_field, shard)
     total = None if any(is_jsonl(f) for f in files) else len(files)
@@ -319,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--output", help="write the scores as JSON here")
-    _speed_args(ev)
+    _inference_args(ev)
     _config_args(ev)
     ev.set_defaults(func=cmd_evaluate)
 
@@ -334,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--id-field", default="id", help="JSONL field naming the document (default: file:line)")
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable inputs, exit 1")
     pr.add_argument("--shard", metavar="I/N", help="only the I-th of N deterministic shards of the input")
-    _speed_args(pr)
+    _inference_args(pr)
     pr.set_defaults(func=cmd_predict)
 
     ls = commands.add_parser("labelstudio", help="the Label Studio loop (server from $LABEL_STUDIO_URL)")

@@ -18,6 +18,7 @@ import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
+from kzner.decode import DECODERS, decode
 from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
@@ -78,8 +79,12 @@ class Tagger:
         stride: int = 32,
         batch_size: int = 32,
         version: str = "unsaved",
+        decoder: str = "viterbi",
     ) -> None:
+        if decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
         self.model = model.eval()
+        self.decoder = decoder
         # Names the model in Label Studio predictions (their model_version).
         self.version = version
         self.tokenizer = tokenizer
@@ -96,6 +101,7 @@ class Tagger:
         labels: Sequence[str] | None = None,
         quantize: bool = False,
         precision: str = "auto",
+        decoder: str = "viterbi",
     ) -> Tagger:
         """Load a packaged model; with ``labels``, refuse one trained for others.
 
@@ -128,6 +134,7 @@ class Tagger:
             settings["stride"],
             batch_size,
             f"{directory.resolve().name}-{digest.hexdigest()[:8]}{'-int8' if quantize else ''}",
+            decoder,
         )
 
     @torch.inference_mode()
@@ -171,10 +178,11 @@ class Tagger:
     def predict_words(
         self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
     ) -> list[tuple[list[str], list[float]]]:
-        """IOB2 tag and its probability for every word of every sentence."""
+        """IOB2 tag and its probability for every word of every sentence
+        (``viterbi``: the best sequence IOB2 allows, see kzner.decode)."""
         results = []
         for rows in self.word_probabilities(sentences, batch_size):
-            best = rows.argmax(-1)
+            best = decode(rows, self.tagset.output, self.decoder)
             tags = [self.tagset.output[b] for b in best]
             results.append((tags, rows[np.arange(len(best)), best].tolist()))
         return results
