@@ -9,7 +9,8 @@ reports. Printed: one row per fold and model, then the mean over folds.
 Models go to ``OUT/<name>`` and are reused when already trained (see
 scripts/ablate.py), so an interrupted run picks up where it stopped.
 
-Usage: python scripts/loo_reports.py configs/default.yaml [--out models/loo] [--set key=value ...]
+Usage: python scripts/loo_reports.py configs/default.yaml [--out models/loo] [--decode argmax]
+                                     [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from ablate import run
 from kzner.cli import main as kzner
 from kzner.config import load_config
+from kzner.decode import DECODERS
 
 
 def tasks_of(patterns: list[str]) -> list[dict]:
@@ -37,10 +39,11 @@ def tasks_of(patterns: list[str]) -> list[dict]:
     return tasks
 
 
-def score(model: Path, held_out: Path) -> dict:
-    out = held_out.with_name(f"{held_out.stem}.{model.name}.scores.json")
+def score(model: Path, held_out: Path, decoder: str) -> dict:
+    out = held_out.with_name(f"{held_out.stem}.{model.name}.{decoder}.scores.json")
+    command = ["evaluate", str(model), "--data", str(held_out), "--decode", decoder, "--output", str(out)]
     with contextlib.redirect_stdout(io.StringIO()):
-        if kzner(["evaluate", str(model), "--data", str(held_out), "--output", str(out)]) != 0:
+        if kzner(command) != 0:
             sys.exit(f"kzner evaluate {model} --data {held_out} failed")
     return json.loads(out.read_text())["documents"]
 
@@ -68,6 +71,7 @@ def main() -> None:
     )
     parser.add_argument("config")
     parser.add_argument("--out", type=Path, default=Path("models/loo"))
+    parser.add_argument("--decode", default="viterbi", choices=DECODERS, help="passed to kzner evaluate")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     config = load_config(args.config, args.overrides)
@@ -85,7 +89,7 @@ def main() -> None:
         train.write_text(json.dumps(tasks[:k] + tasks[k + 1 :], ensure_ascii=False), encoding="utf-8")
         run(args.config, args.out, f"fold-{k}", [*args.overrides, f"data.annotations=[{train}]"])
         for name, model in (("with reports", f"fold-{k}"), ("KazNERD only", "kaznerd-only")):
-            scores = score(args.out / model, held_out)
+            scores = score(args.out / model, held_out, args.decode)
             results[name].append(scores)
             lines.append(row(f"{Path(source).name[:14]} {name}", scores, config.labels))
     header = f"{'held-out report, model':<28}{'exact':>8}{'overlap':>9}" + "".join(

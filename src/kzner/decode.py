@@ -57,4 +57,3 @@ def decode(probabilities: np.ndarray, tags: Sequence[str], decoder: str = "viter
     if decoder == "viterbi":
         return viterbi(probabilities, tags)
     raise ValueError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
-
