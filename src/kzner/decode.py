@@ -16,6 +16,11 @@ import numpy as np
 DECODERS = ("viterbi", "argmax")
 
 
+def check_decoder(decoder: str) -> None:
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
+
+
 def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``[from, to]`` and start masks: ``I-X`` only after ``B-X`` or ``I-X``.
 
@@ -54,6 +59,5 @@ def decode(probabilities: np.ndarray, tags: Sequence[str], decoder: str = "viter
     """Tag ids for one sentence; ``argmax`` takes each word's best tag alone."""
     if decoder == "argmax":
         return probabilities.argmax(-1).tolist() if len(probabilities) else []
-    if decoder == "viterbi":
-        return viterbi(probabilities, tags)
-    raise ValueError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
+    check_decoder(decoder)
+    return viterbi(probabilities, tags)

@@ -18,7 +18,7 @@ import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
-from kzner.decode import DECODERS, decode
+from kzner.decode import check_decoder, decode
 from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
@@ -81,8 +81,7 @@ class Tagger:
         version: str = "unsaved",
         decoder: str = "viterbi",
     ) -> None:
-        if decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
+        check_decoder(decoder)  # before the model is used, not at the first sentence
         self.model = model.eval()
         self.decoder = decoder
         # Names the model in Label Studio predictions (their model_version).
