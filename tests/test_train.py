@@ -173,3 +173,36 @@ def test_model_from_another_label_set_is_refused(trained: Path, capsys) -> None:
         == 2
     )
     assert "was trained for labels" in capsys.readouterr().err
+
+
+def test_keep_packages_the_last_or_the_best_checkpoint(
+    tmp_path: Path, tiny_base: Path, kaznerd_dir: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    from kzner.train import train
+
+    packaged, checkpoints = {}, {}
+    for keep in ("last", "best"):
+        config = load_config(
+            ROOT / "configs" / "smoke.yaml",
+            [
+                f"base_model={tiny_base}",
+                f"data.kaznerd_dir={kaznerd_dir}",
+                "train.eval_steps=2",
+                "train.early_stopping_patience=10",
+                "train.crf_baseline=false",
+                f"train.keep={keep}",
+            ],
+        )
+        packaged[keep] = load_file(train(config, tmp_path / keep / "model") / "model.safetensors")
+        checkpoints[keep] = tmp_path / keep / "model.work" / "checkpoints"
+    state = json.loads((checkpoints["best"] / "checkpoint-6" / "trainer_state.json").read_text())
+    # Same seed, same steps: the two runs differ only in what they package.
+    best = state["best_global_step"]
+    assert best < 6, "smoke dev F1 peaked at the last step: the two choices coincide"
+    for keep, step in (("last", 6), ("best", best)):
+        chosen = load_file(checkpoints[keep] / f"checkpoint-{step}" / "model.safetensors")
+        assert packaged[keep].keys() == chosen.keys()
+        assert all((packaged[keep][name] == chosen[name]).all() for name in chosen), keep
+    assert any((packaged["last"][name] != packaged["best"][name]).any() for name in packaged["last"])

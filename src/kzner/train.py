@@ -241,7 +241,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         save_strategy="steps",
         save_steps=every,
         save_total_limit=2,
-        load_best_model_at_end=True,
+        load_best_model_at_end=config.train.keep == "best",
         metric_for_best_model="f1_strict",
         greater_is_better=True,
         logging_steps=max(1, min(50, every // 4)),
