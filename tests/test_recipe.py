@@ -51,3 +51,9 @@ def test_label_weights_must_name_our_labels() -> None:
     ):
         load_config(None, ["train.label_weights={PROJEKT: 2}"])
     assert load_config(None, ["train.label_weights={PROJECT: 2}"]).train.label_weights == {"PROJECT": 2.0}
+
+
+def test_crf_refuses_per_tag_loss_options() -> None:
+    for option in ("train.label_weights={PROJECT: 2}", "train.label_smoothing=0.1"):
+        with pytest.raises(ConfigError, match="model.crf trains on the likelihood of whole tag sequences"):
+            load_config(None, ["model.crf=true", option])

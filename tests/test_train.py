@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kzner.config import load_config
@@ -206,3 +207,36 @@ def test_keep_packages_the_last_or_the_best_checkpoint(
         assert packaged[keep].keys() == chosen.keys()
         assert all((packaged[keep][name] == chosen[name]).all() for name in chosen), keep
     assert any((packaged["last"][name] != packaged["best"][name]).any() for name in packaged["last"])
+
+
+def test_crf_layer_is_trained_packaged_in_the_config_and_used(
+    tmp_path: Path, tiny_base: Path, kaznerd_dir: Path
+) -> None:
+    from safetensors.torch import load_file
+    from transformers import AutoModelForTokenClassification
+
+    from kzner.predict import Tagger
+    from kzner.train import train
+
+    config = load_config(
+        ROOT / "configs" / "smoke.yaml",
+        [
+            f"base_model={tiny_base}",
+            f"data.kaznerd_dir={kaznerd_dir}",
+            "model.crf=true",
+            "train.crf_baseline=false",
+        ],
+    )
+    model = train(config, tmp_path / "model")
+    saved = json.loads((model / "config.json").read_text())["kzner_crf"]
+    assert any(score != 0 for row in saved["transitions"] for score in row), "transitions never trained"
+    # The weights file stays a plain token classifier: nothing left over for transformers to warn about.
+    assert not [name for name in load_file(model / "model.safetensors") if "crf" in name]
+    tagger = Tagger.load(model, device="cpu")
+    assert tagger.crf is not None
+    words = [["«AMANAT»", "партиясы", "Қызылорда", "облысында", "91,4", "пайызға", "жетті", "."]]
+    chained = tagger.word_probabilities(words)[0]
+    plain = Tagger(AutoModelForTokenClassification.from_pretrained(model), tagger.tokenizer, LABELS)
+    plain.crf = None
+    assert not np.allclose(chained, plain.word_probabilities(words)[0], atol=1e-4)
+    assert np.allclose(chained.sum(1), 1.0, atol=1e-5)

@@ -58,6 +58,9 @@ class ModelConfig(_Strict):
     prune_vocab: bool = True
     # Extra raw-text files (globs) whose words pruning must keep, e.g. reports.
     vocab_texts: list[str] = []
+    # A linear-chain CRF layer over the head: learned tag-to-tag scores, the
+    # whole sentence's tags trained at once (see kzner.linear_crf).
+    crf: bool = False
 
     @model_validator(mode="after")
     def _stride_fits(self) -> ModelConfig:
@@ -130,6 +133,11 @@ class Config(_Strict):
             raise ValueError(f"train.label_weights names labels not in `labels`: {unknown}")
         if any(w <= 0 for w in self.train.label_weights.values()):
             raise ValueError("train.label_weights must all be positive")
+        if self.model.crf and (self.train.label_weights or self.train.label_smoothing):
+            raise ValueError(
+                "model.crf trains on the likelihood of whole tag sequences: it does not take "
+                "train.label_weights or train.label_smoothing, which weight single tags"
+            )
         return self
 
     def read_options(self) -> ReadOptions:

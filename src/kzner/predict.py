@@ -20,6 +20,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 from kzner.align import OUTSIDE, tags_to_spans
 from kzner.decode import check_decoder, decode
 from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
+from kzner.linear_crf import CONFIG_KEY, LinearChainCRF
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
 
@@ -88,7 +89,10 @@ class Tagger:
         self.version = version
         self.tokenizer = tokenizer
         self.tagset = TagSet.from_id2label(model.config.id2label, labels)
-        self.fold = torch.from_numpy(self.tagset.fold_matrix()).to(next(model.parameters()).device)
+        device = next(model.parameters()).device
+        self.fold = torch.from_numpy(self.tagset.fold_matrix()).to(device)
+        saved_crf = getattr(model.config, CONFIG_KEY, None)
+        self.crf = LinearChainCRF.from_config(saved_crf).to(device) if saved_crf else None
         self.max_length, self.stride, self.batch_size = max_length, stride, batch_size
 
     @classmethod
@@ -144,13 +148,15 @@ class Tagger:
         over our IOB2 tags, read at its first sub-token (a word without
         sub-tokens, e.g. only a zero-width character, is certainly O)."""
         encoded = encode_sentences(self.tokenizer, sentences)
-        jobs = []  # (sentence, window index, features)
+        jobs = []  # (sentence, window index, features, positions of the window's words)
         plans = []
         for s, enc in enumerate(encoded):
             windows = plan_windows(enc, self.max_length - 2, self.stride) if enc.ids else []
             plans.append(windows)
             for w, window in enumerate(windows):
-                jobs.append((s, w, window_features(self.tokenizer, enc, window, None, False)))
+                features = window_features(self.tokenizer, enc, window, None, False)
+                words = [p - window.start + 1 for p in enc.first if window.start <= p < window.end]
+                jobs.append((s, w, features, words))
         # Sorting by length keeps padding, and so wasted compute, small.
         jobs.sort(key=lambda job: len(job[2]["input_ids"]))
         probs: dict[tuple[int, int], np.ndarray] = {}
@@ -160,8 +166,15 @@ class Tagger:
             chunk = jobs[i : i + step]
             batch = self.tokenizer.pad([job[2] for job in chunk], return_tensors="pt").to(device)
             logits = self.model(**batch).logits.float()
-            folded = (logits.softmax(-1) @ self.fold).cpu().numpy()
-            for (s, w, features), p in zip(chunk, folded, strict=True):
+            if self.crf is None:
+                probabilities = logits.softmax(-1)
+            else:
+                positions = torch.zeros(logits.shape[:2], dtype=torch.bool, device=device)
+                for row, job in enumerate(chunk):
+                    positions[row, job[3]] = True
+                probabilities = self.crf.word_distributions(logits, positions)
+            folded = (probabilities @ self.fold).cpu().numpy()
+            for (s, w, features, _), p in zip(chunk, folded, strict=True):
                 probs[(s, w)] = p[: len(features["input_ids"])]
         results = []
         for s, words in enumerate(sentences):

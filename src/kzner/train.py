@@ -41,6 +41,7 @@ from kzner.crf import predict_crf, train_crf
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
 from kzner.evaluate import tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
+from kzner.linear_crf import CONFIG_KEY, LinearChainCRF
 from kzner.package import write_package
 from kzner.predict import Tagger, check_labels, read_settings
 from kzner.prune import kept_ids, prune
@@ -108,6 +109,18 @@ def weighted_loss(weights: torch.Tensor, smoothing: float):  # noqa: ANN201
     return loss
 
 
+def crf_loss(layer: LinearChainCRF):  # noqa: ANN201
+    """The CRF's sequence NLL, per labelled word as HF's loss is, so the logged
+    loss stays on the cross-entropy's scale."""
+
+    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:  # noqa: ANN001
+        labels = labels.to(outputs["logits"].device)
+        count = num_items_in_batch if num_items_in_batch is not None else (labels != IGNORE).sum()
+        return layer.loss(outputs["logits"], labels, IGNORE) / count
+
+    return loss
+
+
 def training_features(
     tokenizer, sentences: list[Sentence], label_ids: dict[str, int], config: Config
 ) -> Dataset:
@@ -170,6 +183,22 @@ def dev_metric(sentences: list[Sentence], index: list[tuple[int, list[int]]], ta
     return compute
 
 
+def dev_predictions(model, fold: torch.Tensor):  # noqa: ANN001, ANN201
+    """Each position's best output tag, folded to our labels on the fly (keeps
+    eval memory at one id per token); with a CRF, from its marginals over the
+    window's scored words."""
+
+    def predict(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        crf = getattr(model, "crf", None)
+        if crf is None:
+            probabilities = logits.float().softmax(-1)
+        else:
+            probabilities = crf.word_distributions(logits, labels != IGNORE)
+        return (probabilities @ fold.to(logits.device)).argmax(-1)
+
+    return predict
+
+
 def _precision(config: Config) -> dict[str, bool]:
     wanted = config.train.precision
     if wanted == "auto":
@@ -181,8 +210,10 @@ def _precision(config: Config) -> dict[str, bool]:
     return {wanted: True} if wanted != "fp32" else {}
 
 
-def _loss(config: Config, tagset: TagSet):  # noqa: ANN202
-    """None (the model's own loss) unless labels are weighted."""
+def _loss(config: Config, tagset: TagSet, model):  # noqa: ANN001, ANN202
+    """None (the model's own loss) unless labels are weighted or a CRF is on."""
+    if config.model.crf:
+        return crf_loss(model.crf)
     if not config.train.label_weights:
         return None
     weights = [config.train.label_weights.get(tagset.output[f][2:], 1.0) for f in tagset.fold]
@@ -217,6 +248,11 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         model, tokenizer = prune(model, tokenizer, keep)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if config.model.crf:
+        # A submodule while training, so the Trainer optimises (at the head's
+        # rate), checkpoints and resumes it with the rest; moved into the
+        # config before packaging.
+        model.crf = LinearChainCRF(len(names))
     label_ids = {tag: i for i, tag in enumerate(tagset.source)}
     train_set = training_features(tokenizer, corpus.train, label_ids, config)
     dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
@@ -258,12 +294,9 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         eval_dataset=dev_set,
         data_collator=DataCollatorForTokenClassification(tokenizer),
         compute_metrics=dev_metric(corpus.dev, dev_index, tagset),
-        compute_loss_func=_loss(config, tagset),
+        compute_loss_func=_loss(config, tagset, model),
         head_learning_rate=config.train.head_learning_rate,
-        # Fold to our labels on the fly: keeps eval memory at one id per token.
-        preprocess_logits_for_metrics=lambda logits, labels: (
-            logits.float().softmax(-1) @ fold.to(logits.device)
-        ).argmax(-1),
+        preprocess_logits_for_metrics=dev_predictions(model, fold),
         callbacks=[
             EarlyStoppingCallback(config.train.early_stopping_patience),
             JsonlLog(work / "metrics.jsonl"),
@@ -276,6 +309,9 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     )
     if not trainer.is_world_process_zero():
         return output
+    if config.model.crf:
+        setattr(trainer.model.config, CONFIG_KEY, trainer.model.crf.to_config())
+        del trainer.model.crf
     tagger = Tagger(
         trainer.model,
         tokenizer,
