@@ -30,6 +30,20 @@ def test_head_gets_its_own_learning_rate(tmp_path: Path) -> None:
     assert decay[id(model.classifier.weight)] == 0.01 and decay[id(model.classifier.bias)] == 0.0
 
 
+def test_layer_decay_slows_the_lower_layers(tmp_path: Path) -> None:
+    base = make_tiny_model(tmp_path / "base", "abc")  # two layers
+    model = AutoModelForTokenClassification.from_pretrained(base, num_labels=3)
+    args = TrainingArguments(str(tmp_path / "out"), learning_rate=1e-4, use_cpu=True, report_to="none")
+    trainer = _Trainer(model=model, args=args, head_learning_rate=5e-3, layer_decay=0.5)
+    lr_of = {id(p): g["lr"] for g in trainer.create_optimizer().param_groups for p in g["params"]}
+    encoder = model.base_model
+    assert lr_of[id(model.classifier.weight)] == 5e-3
+    assert {lr_of[id(p)] for p in encoder.encoder.layer[1].parameters()} == {1e-4}
+    assert {lr_of[id(p)] for p in encoder.encoder.layer[0].parameters()} == {5e-5}
+    assert {lr_of[id(p)] for p in encoder.embeddings.parameters()} == {2.5e-5}
+    assert len(lr_of) == len(list(model.parameters()))
+
+
 def test_weighted_loss_is_plain_cross_entropy_at_weight_one() -> None:
     torch.manual_seed(0)
     logits = torch.randn(2, 5, 3)

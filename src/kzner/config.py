@@ -78,6 +78,9 @@ class TrainConfig(_Strict):
     # is pretrained: it wants a larger step (3e-3 measured +0.018 test F1).
     # null: learning_rate.
     head_learning_rate: float | None = Field(3e-3, gt=0)
+    # Layer-wise rate decay: the top encoder layer learns at learning_rate,
+    # each one below at this factor times the layer above. null: one rate.
+    layer_decay: float | None = Field(None, gt=0, le=1)
     batch_size: int = Field(16, ge=1)
     eval_batch_size: int = Field(64, ge=1)
     weight_decay: float = Field(0.01, ge=0)

@@ -13,6 +13,7 @@ import glob
 import json
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -51,29 +52,56 @@ from kzner.tokenize import split_sentences, tokenize
 
 
 class _Trainer(Trainer):
-    def __init__(self, *args, head_learning_rate: float | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def __init__(  # noqa: ANN002, ANN003
+        self, *args, head_learning_rate: float | None = None, layer_decay: float | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.head_learning_rate = head_learning_rate
+        self.layer_decay = layer_decay
 
     def create_optimizer(self, model=None):  # noqa: ANN001, ANN201
         fresh = self.optimizer is None
         optimizer = super().create_optimizer(model)
-        if fresh and self.head_learning_rate is not None:
-            # Split each of HF's groups (decay / no decay) into encoder and head,
-            # before the scheduler records each group's starting rate.
-            encoder = {id(p) for p in self.model.base_model.parameters()}
-            for group in list(optimizer.param_groups):
-                head = [p for p in group["params"] if id(p) not in encoder]
-                group["params"] = [p for p in group["params"] if id(p) in encoder]
-                if head:
-                    settings = {k: v for k, v in group.items() if k != "params"}
-                    optimizer.add_param_group({**settings, "params": head, "lr": self.head_learning_rate})
+        if fresh and (self.head_learning_rate is not None or self.layer_decay is not None):
+            # Split each of HF's groups (decay / no decay) by rate, before the
+            # scheduler records each group's starting rate.
+            rates = parameter_rates(
+                self.model, self.args.learning_rate, self.head_learning_rate, self.layer_decay
+            )
+            groups = list(optimizer.param_groups)
+            optimizer.param_groups.clear()
+            for group in groups:
+                by_rate: dict[float, list] = {}
+                for p in group["params"]:
+                    by_rate.setdefault(rates[id(p)], []).append(p)
+                settings = {k: v for k, v in group.items() if k != "params"}
+                for rate, params in by_rate.items():
+                    optimizer.add_param_group({**settings, "params": params, "lr": rate})
         return optimizer
 
     def _get_eval_sampler(self, eval_dataset):  # noqa: ANN001, ANN202
         # Length grouping would shuffle dev rows, and dev scoring maps rows
         # back to sentences by position: keep them in order.
         return SequentialSampler(eval_dataset)
+
+
+def parameter_rates(
+    model, learning_rate: float, head_learning_rate: float | None, layer_decay: float | None
+) -> dict[int, float]:
+    """Learning rate per parameter (by ``id``): the new head at its own rate;
+    with ``layer_decay``, the top encoder layer at ``learning_rate`` and each
+    layer below at ``layer_decay`` times the one above it (embeddings lowest),
+    since lower layers hold the general features pre-training paid for."""
+    rates = {id(p): head_learning_rate or learning_rate for p in model.parameters()}
+    layers = model.config.num_hidden_layers
+    for name, p in model.base_model.named_parameters():
+        rate = learning_rate
+        if layer_decay is not None:
+            layer = re.search(r"\blayer\.(\d+)\.", name)
+            depth = int(layer[1]) + 1 if layer else 0 if "embeddings" in name else layers
+            rate *= layer_decay ** (layers - depth)
+        rates[id(p)] = rate
+    return rates
 
 
 class JsonlLog(TrainerCallback):
@@ -296,6 +324,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         compute_metrics=dev_metric(corpus.dev, dev_index, tagset),
         compute_loss_func=_loss(config, tagset, model),
         head_learning_rate=config.train.head_learning_rate,
+        layer_decay=config.train.layer_decay,
         preprocess_logits_for_metrics=dev_predictions(model, fold),
         callbacks=[
             EarlyStoppingCallback(config.train.early_stopping_patience),
