@@ -84,7 +84,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_base: Path, tmp_path: 
 
 
 @pytest.mark.integration
-def test_two_process_ddp_on_cpu(tiny_base: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("crf", ["false", "true"])  # the CRF layer's scores live outside forward()
+def test_two_process_ddp_on_cpu(tiny_base: Path, tmp_path: Path, crf: str) -> None:
     output = tmp_path / "model"
     command = [
         sys.executable,
@@ -94,12 +95,13 @@ def test_two_process_ddp_on_cpu(tiny_base: Path, tmp_path: Path) -> None:
         "--master_port=29533",
         "-m",
         "kzner.cli",
-        *kzner_train(tiny_base, output, "--set", "train.max_steps=4"),
+        *kzner_train(tiny_base, output, "--set", "train.max_steps=4", "--set", f"model.crf={crf}"),
     ]
     done = subprocess.run(command, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((output / "metrics.json").read_text())
     assert metrics["train"]["world_size"] == 2
+    assert ("kzner_crf" in json.loads((output / "config.json").read_text())) == (crf == "true")
     state = json.loads(
         (tmp_path / "model.work" / "checkpoints" / "checkpoint-4" / "trainer_state.json").read_text()
     )

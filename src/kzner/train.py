@@ -313,6 +313,10 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         seed=config.train.seed,
         report_to="none",
         use_cpu=not torch.cuda.is_available(),
+        # DDP's unused-parameter search would mark the CRF's scores, which the
+        # loss uses outside forward(), as unused and then see their gradients
+        # arrive ("marked ready twice"); every other parameter is used anyway.
+        ddp_find_unused_parameters=False if config.model.crf else None,
         **_precision(config),
     )
     trainer = _Trainer(
