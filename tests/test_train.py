@@ -232,6 +232,7 @@ def test_crf_layer_is_trained_packaged_in_the_config_and_used(
     assert any(score != 0 for row in saved["transitions"] for score in row), "transitions never trained"
     # The weights file stays a plain token classifier: nothing left over for transformers to warn about.
     assert not [name for name in load_file(model / "model.safetensors") if "crf" in name]
+    assert "This model has a CRF layer" in (model / "README.md").read_text()
     tagger = Tagger.load(model, device="cpu")
     assert tagger.crf is not None
     words = [["«AMANAT»", "партиясы", "Қызылорда", "облысында", "91,4", "пайызға", "жетті", "."]]

@@ -58,6 +58,12 @@ def model_card(config: Config, metrics: dict) -> str:
         table += "\n\nF1 beside the CRF baseline trained on the same split:\n" + format_comparison(
             {"this model": strict, "CRF baseline": metrics["crf"]["test"]["strict"]}
         )
+    crf_note = (
+        "\nThis model has a CRF layer: its tag-transition scores are `kzner_crf` in\n"
+        "`config.json`, used by `kzner.Tagger`; a plain pipeline reads the head's scores alone."
+        if config.model.crf
+        else ""
+    )
     return f"""# kzner model
 
 Named-entity recognition for Kazakh regional reports: {", ".join(config.labels)}.
@@ -70,7 +76,7 @@ quantities and places in Kazakh text, with exact character offsets, through
 "token-classification", model=DIR)` also works: every head output is named by
 the label it stands for (outputs for KazNERD classes we do not report are
 named `O`); kzner's own decoder sums the probabilities of outputs sharing a
-name and splits long texts into overlapping windows.
+name and splits long texts into overlapping windows.{crf_note}
 
 ## Data and licences
 - KazNERD (IS2AI, LREC 2022), CC BY 4.0: valid split for training/dev
