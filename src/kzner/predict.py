@@ -145,8 +145,9 @@ class Tagger:
         self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
     ) -> list[np.ndarray]:
         """Per sentence, a [words, output tags] array: each word's distribution
-        over our IOB2 tags, read at its first sub-token (a word without
-        sub-tokens, e.g. only a zero-width character, is certainly O)."""
+        over our IOB2 tags, read at its first sub-token (with a CRF layer,
+        its marginal given the window's words; a word without sub-tokens,
+        e.g. only a zero-width character, is certainly O)."""
         encoded = encode_sentences(self.tokenizer, sentences)
         jobs = []  # (sentence, window index, features, positions of the window's words)
         plans = []
@@ -155,8 +156,9 @@ class Tagger:
             plans.append(windows)
             for w, window in enumerate(windows):
                 features = window_features(self.tokenizer, enc, window, None, False)
+                # Where the window's words start: the positions a CRF layer chains.
                 words = [p - window.start + 1 for p in enc.first if window.start <= p < window.end]
-                jobs.append((s, w, features, words))
+                jobs.append((s, w, features, words if self.crf else []))
         # Sorting by length keeps padding, and so wasted compute, small.
         jobs.sort(key=lambda job: len(job[2]["input_ids"]))
         probs: dict[tuple[int, int], np.ndarray] = {}
