@@ -71,3 +71,39 @@ def test_crf_refuses_per_tag_loss_options() -> None:
     for option in ("train.label_weights={PROJECT: 2}", "train.label_smoothing=0.1"):
         with pytest.raises(ConfigError, match="model.crf trains on the likelihood of whole tag sequences"):
             load_config(None, ["model.crf=true", option])
+
+
+@pytest.mark.parametrize(
+    ("cuda", "cuda_bf16", "cpu_bf16", "wanted", "expected"),
+    [
+        (False, False, True, "auto", "bf16"),  # AVX512-BF16/AMX: mixed precision on CPU
+        (False, False, False, "auto", "fp32"),  # emulated bf16 would be slower than fp32
+        (False, False, False, "bf16", "bf16"),  # asked for explicitly: honoured
+        (True, True, False, "auto", "bf16"),
+        (True, False, False, "auto", "fp16"),  # GPUs before Ampere
+        (True, True, True, "fp32", "fp32"),
+    ],
+)
+def test_precision_follows_the_hardware(
+    monkeypatch, cuda: bool, cuda_bf16: bool, cpu_bf16: bool, wanted: str, expected: str
+) -> None:
+    from kzner import train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: cuda_bf16)
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: cpu_bf16)
+    assert train.resolve_precision(wanted) == expected
+
+
+def test_fp16_on_cpu_is_refused(monkeypatch) -> None:
+    from kzner import train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="train.precision=fp16 needs a CUDA device"):
+        train.resolve_precision("fp16")
+
+
+def test_cpu_bf16_probe_exists_in_this_torch() -> None:
+    from kzner.train import cpu_has_bf16
+
+    assert isinstance(cpu_has_bf16(), bool)

@@ -9,6 +9,7 @@ import pytest
 from kzner.config import load_config
 from kzner.document import LABELS
 from kzner.tagset import iob_tags
+from kzner.train import resolve_precision
 
 ROOT = Path(__file__).resolve().parents[1]
 # A tiny random model, but trained on a real slice of KazNERD.
@@ -42,6 +43,7 @@ def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path)
     assert set(metrics["test"]) >= {"strict", "default"}
     assert "micro avg" in metrics["test"]["strict"]
     assert metrics["crf"]["test"]["sentences"] == 48  # the baseline, scored on the same test set
+    assert metrics["train"]["precision"] == resolve_precision("auto")  # what this machine trained in
     assert "CRF baseline" in (trained / "README.md").read_text()
     # Long sentences were split into windows (max_length 32), none dropped.
     assert metrics["train"]["windows"] > metrics["train"]["sentences"]

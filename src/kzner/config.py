@@ -103,7 +103,8 @@ class TrainConfig(_Strict):
     seed: int = 13
     # CPU threads for torch; null keeps torch's default.
     threads: int | None = Field(None, ge=1)
-    # auto: bf16 on GPUs that have it, else fp16 on GPU, fp32 on CPU.
+    # auto: bf16 on GPUs that have it, else fp16 on GPU; on CPU bf16 where the
+    # CPU has native bf16 (AVX512-BF16, AMX), else fp32.
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
     # Also train a CRF on word features on the same split and report it beside
     # the model: the baseline the transformer has to beat (about a minute).
