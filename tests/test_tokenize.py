@@ -24,9 +24,27 @@ def words(text: str) -> list[str]:
         ("(77,4%)", ["(", "77", ",", "4", "%", ")"]),
         ("№248, болады»,- деді", ["№", "248", ",", "болады", "»", ",", "-", "деді"]),
         ("жұмыс – бағдарлама...", ["жұмыс", "–", "бағдарлама", ".", ".", "."]),
+        ("т.б. т.с.с. млрд.", ["т", ".", "б", ".", "т", ".", "с", ".", "с", ".", "млрд", "."]),
     ],
 )
 def test_splits_like_kaznerd(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tolqyn.kz агенттігі", ["Tolqyn.kz", "агенттігі"]),
+        ("деп хабарлайды EXAMPLE.KZ.", ["деп", "хабарлайды", "EXAMPLE.KZ", "."]),
+        ("Inform.kz-ке берді", ["Inform.kz-ке", "берді"]),
+        ("24.kz арнасы, Astana.gov.kz сайты", ["24.kz", "арнасы", ",", "Astana.gov.kz", "сайты"]),
+        ("Kyzylorda-news.kz: жаңалық", ["Kyzylorda-news.kz", ":", "жаңалық"]),
+        # Not a domain: a decimal, an abbreviation, a word before a full stop.
+        ("866.8 мың т.б. жұмыс.Келесі", ["866", ".", "8", "мың", "т", ".", "б", ".", "жұмыс", ".", "Келесі"]),
+        ("kz.Бұл", ["kz", ".", "Бұл"]),
+    ],
+)
+def test_a_web_domain_is_one_word(text: str, expected: list[str]) -> None:
     assert words(text) == expected
 
 
@@ -59,7 +77,7 @@ def test_split_at_cuts_inside_words_and_counts_them() -> None:
         ("Бір. Екі", ["Бір .", "Екі"]),
         ("Бір!Екі? Үш… Төрт", ["Бір ! Екі ?", "Үш …", "Төрт"]),
         ("«Әр азаматқа лайықты өмір!» атты бағдарлама", ["« Әр азаматқа лайықты өмір ! » атты бағдарлама"]),
-        ("Толқын Tolqyn.kz агенттігі. 866.8 мың", ["Толқын Tolqyn . kz агенттігі .", "866 . 8 мың"]),
+        ("Толқын Tolqyn.kz агенттігі. 866.8 мың", ["Толқын Tolqyn.kz агенттігі .", "866 . 8 мың"]),
         # A line break ends a sentence even inside an unclosed quote.
         ("«Бір\r\nЕкі", ["« Бір", "Екі"]),
         ("Соңы.", ["Соңы ."]),
@@ -68,6 +86,32 @@ def test_split_at_cuts_inside_words_and_counts_them() -> None:
 def test_sentences_end_at_a_mark_followed_by_space_or_at_a_line_break(text: str, expected: list[str]) -> None:
     sentences = split_sentences(text, tokenize(text))
     assert [" ".join(t.text for t in s) for s in sentences] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # After a number, млн./млрд. never end a sentence, not even before a capital.
+        ("Жобаға 452,6 млрд. теңгені бөлді. Бұл жақсы", ["Жобаға 452,6 млрд. теңгені бөлді.", "Бұл жақсы"]),
+        ("Барлығы 5 млрд. Теңге бөлінді", ["Барлығы 5 млрд. Теңге бөлінді"]),
+        ("1 млрд. 623,4 млн. теңгеге жетті", ["1 млрд. 623,4 млн. теңгеге жетті"]),
+        # Other abbreviations end one only before a capital letter.
+        ("75,9 мың ш. м. тұрғын үй салынды", ["75,9 мың ш. м. тұрғын үй салынды"]),
+        ("Үй 75,9 мың ш. м. Сондай-ақ", ["Үй 75,9 мың ш. м.", "Сондай-ақ"]),
+        ("жол, көпір т.б. нысандар. т.с.с. Келесі", ["жол, көпір т.б. нысандар.", "т.с.с.", "Келесі"]),
+        ("2024 ж. 15 наурызда өтті", ["2024 ж. 15 наурызда өтті"]),
+        ("Ақмола обл. Бурабай ауд. әкімі", ["Ақмола обл.", "Бурабай ауд. әкімі"]),
+        ("304,1 мың га. Егін", ["304,1 мың га.", "Егін"]),
+        # An initial is not a sentence end.
+        ("Облыс әкімі Н. Нәлібаев келді", ["Облыс әкімі Н. Нәлібаев келді"]),
+        # A dateline is.
+        ("АСТАНА. Kazinform – Бүгін", ["АСТАНА.", "Kazinform – Бүгін"]),
+    ],
+)
+def test_abbreviations_do_not_end_sentences(text: str, expected: list[str]) -> None:
+    sentences = split_sentences(text, tokenize(text))
+    # Each sentence as the exact slice of the raw text its offsets name.
+    assert [text[s[0].start : s[-1].end] for s in sentences] == expected
 
 
 @pytest.mark.integration

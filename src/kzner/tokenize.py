@@ -12,7 +12,12 @@ to the model. What KazNERD does, and so what we do:
 - a decimal comma splits the number (KazNERD writes ``3 , 5``):
   ``91,4`` -> ``91`` ``,`` ``4``; the same for a decimal point;
 - thousands grouped with a space (``6 900``, ``1 763``) are two tokens, since
-  whitespace always separates; an entity span simply covers both.
+  whitespace always separates; an entity span simply covers both;
+- a web domain is one word with any case ending glued to it (``Tolqyn.kz``,
+  ``24.kz``, ``Astana.gov.kz``, ``Inform.kz-ке``): outlets are named by their
+  domain, and a word edge at its dot let the model tag ``EXAMPLE`` of
+  ``EXAMPLE.KZ``. KazNERD has one domain (``khabar . kz``, as three words),
+  and its words stay as they are.
 
 Any Unicode whitespace separates words (U+00A0, ``\\r\\n``, tabs), and offsets
 index the original string, so ``text[token.start:token.end] == token.text``
@@ -27,15 +32,32 @@ from dataclasses import dataclass
 
 # \w misses combining marks, which appear in decomposed Cyrillic (и + U+0306).
 _WORD_CHAR = r"[\w\u0300-\u036f]"
+# Top-level domains seen in Kazakh news; a closed list, so that ``866.8`` or
+# ``т.б`` never look like a domain.
+_TLD = r"(?:kz|қаз|ru|com|org|net|info|gov|edu|news|media|tv|io)"
 _TOKEN = re.compile(
     rf"""
-    %(?:-{_WORD_CHAR}+)?                                # %  %-ға  %-тік
+    {_WORD_CHAR}+(?:[.-]{_WORD_CHAR}+)*\.{_TLD}(?!{_WORD_CHAR}|\.{_WORD_CHAR})
+      (?:-{_WORD_CHAR}+)?                              # Tolqyn.kz  Astana.gov.kz  Inform.kz-ке
+    | %(?:-{_WORD_CHAR}+)?                              # %  %-ға  %-тік
     | {_WORD_CHAR}+(?:[-\u2010\u2011]{_WORD_CHAR}+)*     # words, hyphenated words, numbers
     | [^\s\w]                                            # any other mark, alone
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.IGNORECASE,
 )
 _SENTENCE_END = {".", "!", "?", "…"}
+# Words that news abbreviates with a dot (lower case): multipliers and units
+# (млн. млрд. ш. м. га. кВт. т.), ж./жж. (year), т.б./т.с.с., обл./ауд.
+# (region, district), and Russian forms common in Kazakh news (г. тыс. руб.).
+_ABBREVIATIONS = frozenset(
+    {
+        *("млн", "млрд", "трлн", "мың", "тыс", "ш", "м", "км", "см", "мм", "га", "ц", "кг", "т", "тг"),
+        *("руб", "долл", "квт", "мвт", "гвт", "сағ", "ж", "жж", "г", "гг", "б", "с", "обл", "ауд"),
+        *("ауыл", "көш", "пр", "даңғ", "шағ", "респ", "қр", "т.б", "т.с.с"),
+    }
+)
+# After a number these never end a sentence: `452,6 млрд. теңгені`.
+_MULTIPLIERS = frozenset({"млн", "млрд", "трлн", "мың", "тыс"})
 
 
 @dataclass(frozen=True)
@@ -74,7 +96,7 @@ def split_at(tokens: list[Token], cuts: set[int]) -> tuple[list[Token], int]:
 
 def split_sentences(text: str, tokens: Sequence[Token]) -> list[list[Token]]:
     r"""Sentence-sized groups of words: at line breaks, and after . ! ? …
-    followed by whitespace.
+    followed by whitespace, unless the dot closes an abbreviation.
 
     Only to keep model inputs short; windows would cope with anything longer.
     A mark glued to what follows does not end a sentence: it sits inside a
@@ -83,16 +105,47 @@ def split_sentences(text: str, tokens: Sequence[Token]) -> list[list[Token]]:
     атты бағдарлама``). Cutting there split entities in two, at training and
     at prediction alike.
 
+    The dot of an abbreviation (``млрд.``, ``ш. м.``, ``т.б.``, ``2024 ж.``)
+    ends a sentence only before a capital letter, and after a number
+    followed by ``млн.``/``млрд.`` it never does; an initial (``Н.
+    Нәлібаев``) never ends one. A missed cut costs a longer input, a wrong
+    one cuts ``452,6 млрд. теңгені`` into a QUANTITY and a lost MONEY.
+
     >>> text = "Бір сөйлем. Екі\nҮш «Алға!» деп Tolqyn.kz жазды"
     >>> [" ".join(t.text for t in s) for s in split_sentences(text, tokenize(text))]
-    ['Бір сөйлем .', 'Екі', 'Үш « Алға ! » деп Tolqyn . kz жазды']
+    ['Бір сөйлем .', 'Екі', 'Үш « Алға ! » деп Tolqyn.kz жазды']
     """
     sentences: list[list[Token]] = []
     current: list[Token] = []
-    for token, following in zip(tokens, [*tokens[1:], None], strict=False):
+    for i, token in enumerate(tokens):
         current.append(token)
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
         gap = "" if following is None else text[token.end : following.start]
-        if following is None or "\n" in gap or (token.text in _SENTENCE_END and gap):
+        if (
+            following is None
+            or "\n" in gap
+            or (token.text in _SENTENCE_END and gap and not _abbreviation_dot(tokens, i, following))
+        ):
             sentences.append(current)
             current = []
     return sentences
+
+
+def _abbreviation_dot(tokens: Sequence[Token], i: int, following: Token) -> bool:
+    """Whether the mark at ``i`` is the dot of an abbreviation that does not
+    end the sentence before ``following``."""
+    if tokens[i].text != "." or i == 0 or tokens[i - 1].end != tokens[i].start:
+        return False
+    word = tokens[i - 1].text
+    if len(word) == 1 and word.isupper():
+        return True  # an initial: Н. Нәлібаев
+    # т.б. and т.с.с. come out as т . б . : read the whole glued run.
+    start = i - 1
+    while start >= 2 and tokens[start - 1].text == "." and tokens[start - 2].end == tokens[start - 1].start:
+        start -= 2
+    run = "".join(t.text for t in tokens[start:i]).lower()
+    if run not in _ABBREVIATIONS and word.lower() not in _ABBREVIATIONS:
+        return False
+    if word.lower() in _MULTIPLIERS and start > 0 and tokens[start - 1].text[:1].isdigit():
+        return True
+    return not following.text[:1].isupper()
