@@ -119,6 +119,19 @@ def test_choice_cancelled_ground_truth_latest(tmp_path: Path) -> None:
     assert reasons.count("annotation not chosen (another won)") == 3
 
 
+def test_latest_is_a_moment_in_time_not_a_string(tmp_path: Path) -> None:
+    # 10:00+05:00 is 05:00Z: an hour before 06:00Z, though it sorts after it as text.
+    earlier, later = "2026-03-01T10:00:00+05:00", "2026-03-01T06:00:00Z"
+    for order in ([earlier, later], [later, earlier]):
+        annotations = [annotation(1, [AMANAT], order[0]), annotation(2, [ARAL], order[1])]
+        (doc,) = load_documents([write(tmp_path, [task(1, annotations)])])
+        assert list(doc.spans) == [Span(*(ARAL if order[1] == later else AMANAT))]
+    # Fractions of a second and a missing time: the dated one wins.
+    dated = annotation(2, [ARAL], "2026-03-01T06:00:00.123456Z")
+    (doc,) = load_documents([write(tmp_path, [task(1, [annotation(1, [AMANAT], None), dated])])])
+    assert list(doc.spans) == [Span(*ARAL)]
+
+
 @pytest.mark.parametrize(
     ("spans", "message"),
     [

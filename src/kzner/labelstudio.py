@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -185,13 +186,31 @@ def _choose(annotations: list[Mapping[str, Any]]) -> Mapping[str, Any]:
     """A ground-truth annotation wins; otherwise the most recently updated."""
     return max(
         annotations,
-        key=lambda a: (bool(a.get("ground_truth")), str(a.get("updated_at") or ""), str(a.get("id"))),
+        key=lambda a: (bool(a.get("ground_truth")), _updated(a), str(a.get("id"))),
     )
+
+
+_EPOCH = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _updated(annotation: Mapping[str, Any]) -> datetime:
+    """When an annotation was last updated, as a moment in time: Label Studio
+    writes ``Z`` or an offset (``+05:00``), and as strings ``10:00+05:00``
+    sorts after ``06:00Z`` though it is an hour earlier. A missing or
+    unreadable time counts as the earliest; a time without offset as UTC."""
+    raw = annotation.get("updated_at")
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return _EPOCH
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _task_document(file: str, task: _Task, options: ReadOptions, report: Report) -> Document | None:
     report.tasks += 1
     where = f"{file}: task {task.id}"
+    if isinstance(task.data.get("source"), str):
+        where += f" ({task.data['source']})"  # the document the task was made from
     text = task.data.get(options.text_field)
     if not isinstance(text, str):
         report.error(where, f"no text in data.{options.text_field} (set labelstudio.text_field)")
