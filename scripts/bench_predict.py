@@ -62,7 +62,7 @@ def run_kzner(model: str, texts: list[str], batch: int, options: dict, threads: 
     started = time.perf_counter()
     predicted = tagger.pipe(texts)
     seconds = time.perf_counter() - started
-    spans = [[Span(e.start, e.end, e.label) for e in doc] for doc in predicted]
+    spans = [[e.span for e in doc] for doc in predicted]
     return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 

@@ -23,7 +23,7 @@ import httpx
 from label_studio_sdk.core.api_error import ApiError
 
 from kzner.atomic import atomic_file
-from kzner.document import Document, Span
+from kzner.document import Document
 from kzner.labelstudio import TEXT_NAME, ReadOptions, Report, read_exports
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def checked_entities(piece: Piece, entities: Sequence[Entity], labels: Sequence[
                 f"{where}: span [{e.start}:{e.end}] text {e.text!r} does not match the task text"
             )
     # Document's own checks: in range, non-empty, not overlapping.
-    Document(where, piece.text, tuple(Span(e.start, e.end, e.label) for e in entities), source=where)
+    Document(where, piece.text, tuple(e.span for e in entities), source=where)
     return list(entities)
 
 

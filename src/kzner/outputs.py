@@ -20,7 +20,6 @@ from dataclasses import asdict
 from typing import TextIO
 
 from kzner.align import spans_to_tags
-from kzner.document import Span
 from kzner.ls_client import prediction_task
 from kzner.predict import Entity
 from kzner.report import LABEL_CSS, marked_html
@@ -66,7 +65,7 @@ class LabelStudioWriter(Writer):
 
 class ConllWriter(Writer):
     def write(self, doc_id: str, text: str, entities: list[Entity]) -> None:
-        spans = [Span(e.start, e.end, e.label) for e in entities]
+        spans = [e.span for e in entities]
         self.out.write("-DOCSTART- -X- O O\n\n")
         for sentence in split_sentences(text, tokenize(text)):
             first, last = sentence[0].start, sentence[-1].end
@@ -87,7 +86,7 @@ class HtmlWriter(Writer):
         )
 
     def write(self, doc_id: str, text: str, entities: list[Entity]) -> None:
-        spans = [Span(e.start, e.end, e.label) for e in entities]
+        spans = [e.span for e in entities]
         self.out.write(
             f"<section><h2>{html.escape(doc_id)}</h2><small>{len(entities)} entities</small>"
             f"<p>{marked_html(text, spans)}</p></section>\n"

@@ -19,6 +19,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
 from kzner.decode import check_decoder, decode
+from kzner.document import Span
 from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
 from kzner.linear_crf import CONFIG_KEY, LinearChainCRF
 from kzner.tagset import TagSet
@@ -34,6 +35,10 @@ class Entity:
     label: str
     text: str
     score: float
+
+    @property
+    def span(self) -> Span:
+        return Span(self.start, self.end, self.label)
 
 
 def pick_device(device: str = "auto") -> torch.device:
