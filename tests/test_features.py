@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kzner.document import Span
+from kzner.errors import KznerError
 from kzner.evaluate import span_scores, tag_scores
 from kzner.features import IGNORE, Encoded, owner_windows, plan_windows, window_features
 from kzner.tagset import TagSet, iob_tags
@@ -69,7 +70,7 @@ def test_tagset_folds_kaznerd_classes_into_ours() -> None:
 def test_model_from_another_label_set_is_refused() -> None:
     import pytest
 
-    with pytest.raises(ValueError, match=r"tags outside the label set .*\['B-PER'\]"):
+    with pytest.raises(KznerError, match=r"tags outside the label set .*\['B-PER'\]"):
         TagSet.from_id2label({0: "O", 1: "B-PER"}, ["ORG"])
 
 

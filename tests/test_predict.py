@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kzner.cli import main
+from kzner.errors import KznerError
 from kzner.inputs import Shard, plan, read_sources
 from kzner.labelstudio import read_exports
 from kzner.predict import Tagger
@@ -43,6 +44,7 @@ def test_every_entity_cuts_back_out_of_the_original_text(tagger: Tagger) -> None
     assert tagger.pipe(["", "   \r\n"]) == [[], []]
 
 
+@pytest.mark.integration
 def test_a_hundred_page_report_is_tagged_to_the_last_word(tagger: Tagger, report_texts) -> None:
     # ~100 pages of real report text, and one 'sentence' of 3,000 words with no
     # full stop or line break: it needs hundreds of 16-token windows.
@@ -110,6 +112,18 @@ def test_unreadable_inputs_name_the_file(model_dir: Path, tmp_path: Path, capsys
     assert len(out.read_text().splitlines()) == 2
 
 
+def test_jsonl_is_read_a_record_at_a_time(tmp_path: Path) -> None:
+    from kzner.inputs import read_sources
+
+    path = write(tmp_path, "docs.jsonl", b'{"id": "a", "text": "\xd0\x90"}\n')
+    sources = read_sources([str(path)])
+    assert next(sources).id == "a"
+    # Written after the first record was taken: a whole-file read would never see it.
+    with path.open("ab") as f:
+        f.write(b'{"id": "b", "text": "x"}\n')
+    assert [s.id for s in sources] == ["b"]
+
+
 def test_shards_split_the_input_without_overlap(tmp_path: Path) -> None:
     for i in range(40):
         write(tmp_path / "docs", f"{i:02}.txt", f"Құжат {i}".encode())
@@ -119,7 +133,7 @@ def test_shards_split_the_input_without_overlap(tmp_path: Path) -> None:
     shards = [[s.id for s in read_sources(plan(inputs, Shard(i, 3)), shard=Shard(i, 3))] for i in (1, 2, 3)]
     assert sorted(sum(shards, [])) == sorted(everything) and len(everything) == 80
     assert all(10 <= len(s) <= 45 for s in shards)  # every shard gets a share
-    with pytest.raises(ValueError, match="--shard wants I/N"):
+    with pytest.raises(KznerError, match="--shard wants I/N"):
         Shard.parse("0/3")
 
 
@@ -161,13 +175,42 @@ def test_labelstudio_and_html_outputs(model_dir: Path, tmp_path: Path) -> None:
     assert html.count("<mark ") == len(tokenize(TEXT)) and f"<h2>{source}</h2>" in html
 
 
+def test_labelstudio_output_follows_the_package_not_todays_schema(model_dir: Path, tmp_path: Path) -> None:
+    """A package from another kzner version: its config.yaml has keys today's
+    schema does not know, and its kzner.json predates the labelstudio names."""
+    import shutil
+
+    old = tmp_path / "old-model"
+    shutil.copytree(model_dir, old)
+    (old / "config.yaml").write_text(
+        "labelstudio: {control: ner, text_field: body}\ndata: {a_key_from_another_version: 1}\n"
+    )
+    source = write(tmp_path, "r.txt", TEXT.encode())
+    out = tmp_path / "tasks.json"
+    command = ["predict", "--model", str(old), str(source), "--format", "labelstudio", "--output", str(out)]
+    assert main(command) == 0
+    (task,) = json.loads(out.read_text(encoding="utf-8"))
+    assert task["data"]["body"] == TEXT and task["predictions"][0]["result"][0]["from_name"] == "ner"
+    # A package that names them in kzner.json is read from there alone.
+    settings = json.loads((old / "kzner.json").read_text())
+    settings["labelstudio"] = {"control": "tags", "text_field": "article"}
+    (old / "kzner.json").write_text(json.dumps(settings))
+    (old / "config.yaml").write_text("- not a mapping\n")
+    assert main(command) == 0
+    (task,) = json.loads(out.read_text(encoding="utf-8"))
+    assert task["data"]["article"] == TEXT and task["predictions"][0]["result"][0]["from_name"] == "tags"
+    settings.pop("labelstudio")
+    (old / "kzner.json").write_text(json.dumps(settings))
+    assert main(command) == 2
+
+
 def test_faster_precisions_keep_offsets_and_refuse_what_cannot_work(model_dir: Path) -> None:
     exact = [(e.start, e.end, e.label) for e in Tagger.load(model_dir, device="cpu")(TEXT)]
     for options in ({"precision": "bf16"}, {"quantize": True}):
         fast = Tagger.load(model_dir, device="cpu", **options)
         assert [(e.start, e.end, e.label) for e in fast(TEXT)] == exact, options
     assert Tagger.load(model_dir, device="cpu", quantize=True).version.endswith("-int8")
-    with pytest.raises(ValueError, match="fp16 is for GPUs"):
+    with pytest.raises(KznerError, match="fp16 is for GPUs"):
         Tagger.load(model_dir, device="cpu", precision="fp16")
-    with pytest.raises(ValueError, match="quantize is dynamic int8 on CPU from fp32"):
+    with pytest.raises(KznerError, match="quantize is dynamic int8 on CPU from fp32"):
         Tagger.load(model_dir, device="cpu", precision="bf16", quantize=True)

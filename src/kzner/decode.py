@@ -13,12 +13,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from kzner.errors import KznerError
+
 DECODERS = ("viterbi", "argmax")
 
 
 def check_decoder(decoder: str) -> None:
     if decoder not in DECODERS:
-        raise ValueError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
+        raise KznerError(f"unknown decoder {decoder!r}: use one of {', '.join(DECODERS)}")
 
 
 def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

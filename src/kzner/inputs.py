@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kzner.errors import KznerError
+
 STDIN = "-"
 TEXT_SUFFIXES = (".txt",)
 JSONL_SUFFIXES = (".jsonl",)
@@ -28,7 +30,7 @@ class Source:
     text: str
 
 
-class InputError(Exception):
+class InputError(KznerError):
     """One input that could not be read; ``where`` names the file (and line)."""
 
     def __init__(self, where: str, message: str) -> None:
@@ -45,7 +47,7 @@ class Shard:
     def parse(cls, spec: str) -> Shard:
         index, sep, count = spec.partition("/")
         if not (sep and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
-            raise ValueError(f"--shard wants I/N with 1 <= I <= N, e.g. 2/8; got {spec!r}")
+            raise KznerError(f"--shard wants I/N with 1 <= I <= N, e.g. 2/8; got {spec!r}")
         return cls(int(index), int(count))
 
     def owns(self, doc_id: str) -> bool:
@@ -89,13 +91,29 @@ def _read_bytes(name: str) -> bytes:
         raise InputError(name, f"cannot read: {err.strerror or err}") from None
 
 
-def _jsonl(name: str, text_field: str, id_field: str, shard: Shard | None) -> Iterator[Source | InputError]:
-    try:
-        raw = _read_bytes(name)
-    except InputError as err:
-        yield err
+def _lines(name: str) -> Iterator[bytes]:
+    if name == STDIN:
+        yield from sys.stdin.buffer
         return
-    for lineno, line in enumerate(raw.split(b"\n"), 1):
+    try:
+        with Path(name).open("rb") as handle:
+            yield from handle
+    except OSError as err:
+        raise InputError(name, f"cannot read: {err.strerror or err}") from None
+
+
+def _jsonl(name: str, text_field: str, id_field: str, shard: Shard | None) -> Iterator[Source | InputError]:
+    """Records one line at a time: a JSONL corpus never sits in memory whole."""
+    try:
+        yield from _records(name, _lines(name), text_field, id_field, shard)
+    except InputError as err:  # the file itself cannot be read
+        yield err
+
+
+def _records(
+    name: str, lines: Iterator[bytes], text_field: str, id_field: str, shard: Shard | None
+) -> Iterator[Source | InputError]:
+    for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
         where = f"{name}:{lineno}"

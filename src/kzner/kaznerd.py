@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kzner.align import OUTSIDE, document_from_words
 from kzner.document import Document
+from kzner.errors import KznerError
 
 ENV_DIR = "KZNER_KAZNERD_DIR"
 UPSTREAM = "https://github.com/IS2AI/KazNERD (folder KazNERD/), commit bd4333d"
@@ -48,7 +49,7 @@ TO_KZNER: dict[str, str] = {
 _ID = re.compile(r"[A-Z]ID(\d+)")
 
 
-class KaznerdError(Exception):
+class KaznerdError(KznerError):
     pass
 
 

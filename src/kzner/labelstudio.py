@@ -23,6 +23,7 @@ from typing import Any
 
 from kzner.align import document_from_words
 from kzner.document import LABELS, Document, Span, describe, span_bounds_problem
+from kzner.errors import KznerError
 from kzner.tokenize import tokenize
 
 # The name of the <Text> object in our labeling config: results' ``to_name``.
@@ -77,7 +78,7 @@ class Report:
         self.skipped.append((where, why))
 
 
-class ExportError(Exception):
+class ExportError(KznerError):
     def __init__(self, report: Report) -> None:
         self.report = report
         shown = "\n".join(f"  {p}" for p in report.errors[:20])

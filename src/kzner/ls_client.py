@@ -24,6 +24,7 @@ from label_studio_sdk.core.api_error import ApiError
 
 from kzner.atomic import atomic_file
 from kzner.document import Document
+from kzner.errors import KznerError
 from kzner.labelstudio import TEXT_NAME, ReadOptions, Report, read_exports
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ ENV_KEY = "LABEL_STUDIO_API_KEY"
 _PARAGRAPH_BREAK = re.compile(r"(?:\r?\n)[ \t\u00a0]*(?:\r?\n)\s*")
 
 
-class LabelStudioError(Exception):
+class LabelStudioError(KznerError):
     pass
 
 

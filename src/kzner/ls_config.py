@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from xml.sax.saxutils import quoteattr
 
+from kzner.errors import KznerError
 from kzner.labelstudio import TEXT_NAME
 
 # Distinct, colour-blind-friendly (Tableau 10); more labels cycle through it.
@@ -19,7 +20,7 @@ HOTKEYS = "123456789qwertyuiop"
 
 def labeling_config(labels: Sequence[str], control: str = "label", text_field: str = "text") -> str:
     if len(labels) > len(HOTKEYS):
-        raise ValueError(f"{len(labels)} labels but only {len(HOTKEYS)} hotkeys")
+        raise KznerError(f"{len(labels)} labels but only {len(HOTKEYS)} hotkeys")
     lines = [
         "<View>",
         f"  <Labels name={quoteattr(control)} toName={quoteattr(TEXT_NAME)}>",

@@ -1,7 +1,9 @@
-"""Write a trained model as a self-describing, standard HF model directory.
+"""The package format, written and read here only: a self-describing,
+standard HF model directory plus ``kzner.json`` (what kzner needs to run it).
 
 Written through ``atomic_directory``: a crash never leaves a half-written
-model that looks complete.
+model that looks complete. Readers use ``kzner.json`` alone, never today's
+config schema, so a package from another kzner version still runs.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import yaml
 from kzner import __version__
 from kzner.atomic import atomic_directory
 from kzner.config import Config
+from kzner.errors import KznerError
 from kzner.evaluate import format_comparison, format_table
-from kzner.predict import KZNER_CONFIG
+
+KZNER_CONFIG = "kzner.json"
 
 
 def write_package(
@@ -38,6 +42,8 @@ def write_package(
             "max_length": config.model.max_length,
             "stride": config.model.stride,
             "base_model": config.base_model,
+            # The labeling config the package's predictions are written for.
+            "labelstudio": config.labelstudio.model_dump(include={"control", "text_field"}),
         }
         (work / KZNER_CONFIG).write_text(json.dumps(settings, indent=2))
         (work / "config.yaml").write_text(
@@ -50,6 +56,37 @@ def write_package(
             shutil.copy(path, work / path.name)
 
 
+def read_settings(directory: Path) -> dict | None:
+    """The kzner settings of a packaged model, or None for any other directory."""
+    path = directory / KZNER_CONFIG
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def check_labels(directory: Path, settings: dict, labels: Sequence[str] | None) -> None:
+    if labels is not None and list(settings["labels"]) != list(labels):
+        raise KznerError(
+            f"{directory} was trained for labels {settings['labels']}, not the configured {list(labels)}"
+        )
+
+
+def labelstudio_names(directory: Path, settings: dict) -> tuple[str, str]:
+    """The ``<Labels>`` control and text field a package's predictions are
+    written for. Packages before kzner.json named them live only in their
+    ``config.yaml``: its ``labelstudio`` section is read as plain YAML, so keys
+    that today's schema lacks or renamed elsewhere in it do not matter."""
+    names = settings.get("labelstudio")
+    if names is None:
+        path = directory / "config.yaml"
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        names = raw.get("labelstudio", {}) if isinstance(raw, dict) else None
+        if not isinstance(names, dict):
+            raise KznerError(
+                f"{path}: no labelstudio section that kzner {__version__} can read "
+                f"(package written by kzner {settings.get('kzner_version', 'before 0.1.0')})"
+            )
+    return names.get("control", "label"), names.get("text_field", "text")
+
+
 def model_card(config: Config, metrics: dict) -> str:
     test = metrics.get("test", {})
     strict = test.get("strict", {})
@@ -57,6 +94,15 @@ def model_card(config: Config, metrics: dict) -> str:
     if strict and "crf" in metrics:
         table += "\n\nF1 beside the CRF baseline trained on the same split:\n" + format_comparison(
             {"this model": strict, "CRF baseline": metrics["crf"]["test"]["strict"]}
+        )
+    in_domain = ""
+    if "in_domain_dev" in metrics:
+        dev = metrics["in_domain_dev"]
+        columns = format_comparison({"exact": dev["exact"], "overlap": dev["overlap"]})
+        in_domain = (
+            f"## Metrics (in-domain dev: {dev['documents']} regional news texts, never trained on;\n"
+            f"character spans, exact and overlap match, F1)\n```\n{columns}\n```\n"
+            "Errors in context: `in-domain-report.html`.\n\n"
         )
     crf_note = (
         "\nThis model has a CRF layer: its tag-transition scores are `kzner_crf` in\n"
@@ -95,10 +141,9 @@ Inputs and their sha256: `fingerprints.json`. Resolved config: `config.yaml`.
 All figures, including seqeval's default mode and dev: `metrics.json`. Errors in
 context, grouped by label and kind: `report.html`; word-level confusion: `confusion.png`.
 
-## Limitations
+{in_domain}## Limitations
 KazNERD is transcribed TV news; regional reports differ in style (long
-programme names, amounts, district lists). Scores on in-domain reports are not
-in this card unless annotations were held out for them. Labels follow
+programme names, amounts, district lists). Labels follow
 `docs/annotation-conventions.md` of the kzner project (quoted names tagged
 without quotes; towns and districts without `қаласы/ауданы`).
 """

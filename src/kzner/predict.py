@@ -7,7 +7,6 @@ as for users, so that scores measure exactly what users get.
 from __future__ import annotations
 
 import hashlib
-import json
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,12 +19,12 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 from kzner.align import OUTSIDE, tags_to_spans
 from kzner.decode import check_decoder, decode
 from kzner.document import Span
+from kzner.errors import KznerError
 from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
 from kzner.linear_crf import CONFIG_KEY, LinearChainCRF
+from kzner.package import KZNER_CONFIG, check_labels, read_settings
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
-
-KZNER_CONFIG = "kzner.json"
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda asked for, but torch sees no CUDA device")
+        raise KznerError("--device cuda asked for, but torch sees no CUDA device")
     return torch.device(device)
 
 
@@ -58,21 +57,8 @@ def pick_dtype(precision: str, device: torch.device) -> torch.dtype:
             return torch.float32
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if precision == "fp16" and device.type == "cpu":
-        raise ValueError("fp16 is for GPUs; on CPU use bf16 or fp32")
+        raise KznerError("fp16 is for GPUs; on CPU use bf16 or fp32")
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
-def read_settings(directory: Path) -> dict | None:
-    """The kzner settings of a packaged model, or None for any other directory."""
-    path = directory / KZNER_CONFIG
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
-def check_labels(directory: Path, settings: dict, labels: Sequence[str] | None) -> None:
-    if labels is not None and list(settings["labels"]) != list(labels):
-        raise ValueError(
-            f"{directory} was trained for labels {settings['labels']}, not the configured {list(labels)}"
-        )
 
 
 class Tagger:
@@ -118,14 +104,14 @@ class Tagger:
         directory = Path(directory)
         settings = read_settings(directory)
         if settings is None:
-            raise FileNotFoundError(f"{directory} is not a kzner model: no {KZNER_CONFIG}")
+            raise KznerError(f"{directory} is not a kzner model: no {KZNER_CONFIG}")
         check_labels(directory, settings, labels)
         target = pick_device(device)
         dtype = pick_dtype(precision, target)
         model = AutoModelForTokenClassification.from_pretrained(directory, dtype=dtype).to(target)
         if quantize:
             if target.type != "cpu" or dtype != torch.float32:
-                raise ValueError("quantize is dynamic int8 on CPU from fp32: use it with --device cpu, fp32")
+                raise KznerError("quantize is dynamic int8 on CPU from fp32: use it with --device cpu, fp32")
             with warnings.catch_warnings():  # torch points at torchao, which we do not depend on
                 warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
                 model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

@@ -20,8 +20,10 @@ import torch
 from tokenizers import Tokenizer
 from transformers import PreTrainedTokenizerFast
 
+from kzner.errors import KznerError
 
-class PruneError(ValueError):
+
+class PruneError(KznerError):
     pass
 
 

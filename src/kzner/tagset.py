@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kzner.align import OUTSIDE
+from kzner.errors import KznerError
 
 
 def iob_tags(labels: Sequence[str]) -> list[str]:
@@ -52,7 +53,7 @@ class TagSet:
         names = [id2label[i] for i in range(len(id2label))]
         unknown = sorted(set(names) - set(iob_tags(labels)))
         if unknown:
-            raise ValueError(f"model predicts tags outside the label set {list(labels)}: {unknown}")
+            raise KznerError(f"model predicts tags outside the label set {list(labels)}: {unknown}")
         return cls.build(names, labels, {})
 
     def folded_names(self) -> dict[int, str]:

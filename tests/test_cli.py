@@ -1,0 +1,37 @@
+"""What the ``kzner`` command promises beyond its subcommands: one-line
+errors for bad input only, tracebacks for bugs, and its version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kzner import __version__, cli
+from kzner.config import ConfigError
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"kzner {__version__}"
+
+
+def test_bad_input_is_one_line_and_debug_shows_its_traceback(tmp_path: Path, capsys) -> None:
+    missing = str(tmp_path / "missing.yaml")
+    assert cli.main(["data", "validate", "--config", missing, "x.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kzner: error: ") and "cannot read config" in err and "Traceback" not in err
+    with pytest.raises(ConfigError, match="cannot read config"):
+        cli.main(["--debug", "data", "validate", "--config", missing, "x.json"])
+
+
+def test_a_bug_is_not_dressed_as_bad_input(monkeypatch) -> None:
+    # A ValueError from inside kzner or a library is a bug: it keeps its traceback.
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise ValueError("an internal bug")
+
+    monkeypatch.setattr(cli, "read_exports", broken)
+    with pytest.raises(ValueError, match="an internal bug"):
+        cli.main(["data", "validate", "x.json"])
