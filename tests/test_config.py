@@ -46,3 +46,8 @@ def test_every_shipped_config_loads() -> None:
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         load_config(path)
     assert load_config(ROOT / "configs" / "xlmr-base.yaml").base_model == "FacebookAI/xlm-roberta-base"
+
+
+def test_crf_refuses_labels_on_every_sub_token() -> None:
+    with pytest.raises(ConfigError, match="model.crf chains words .* model.label_all_tokens"):
+        load_config(None, ["model.crf=true", "model.label_all_tokens=true"])

@@ -99,7 +99,7 @@ def test_fp16_on_cpu_is_refused(monkeypatch) -> None:
     from kzner import train
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ValueError, match="train.precision=fp16 needs a CUDA device"):
+    with pytest.raises(ConfigError, match="train.precision=fp16 needs a CUDA device"):
         train.resolve_precision("fp16")
 
 
@@ -107,3 +107,76 @@ def test_cpu_bf16_probe_exists_in_this_torch() -> None:
     from kzner.train import cpu_has_bf16
 
     assert isinstance(cpu_has_bf16(), bool)
+
+
+def test_freeze_layers_stops_the_lowest_layers_and_names_the_key(tmp_path: Path) -> None:
+    from kzner.train import freeze_lowest_layers
+
+    base = make_tiny_model(tmp_path / "base", "abc")
+    model = AutoModelForTokenClassification.from_pretrained(base, num_labels=3)
+    layers = model.config.num_hidden_layers
+    assert layers >= 2
+    freeze_lowest_layers(model, 1)
+    trained = {
+        n.split(".")[2] for n, p in model.base_model.named_parameters() if p.requires_grad and ".layer." in n
+    }
+    assert trained == {str(i) for i in range(1, layers)}
+    assert model.classifier.weight.requires_grad
+    assert any(p.requires_grad for n, p in model.base_model.named_parameters() if "embeddings" in n)
+    with pytest.raises(ConfigError, match=f"model.freeze_layers: {layers + 1} is more than"):
+        freeze_lowest_layers(model, layers + 1)
+
+
+def test_dev_f1_is_scored_with_the_decoder_metrics_json_reports() -> None:
+    """«Қарызсыз қоғам»: each word's best tag alone is B-PROJECT I-ORG, two
+    broken entities; Viterbi reads B-PROJECT I-PROJECT, as Tagger reports it."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from kzner.data import Sentence
+    from kzner.tagset import TagSet, iob_tags
+    from kzner.train import dev_metric
+
+    tagset = TagSet.build(iob_tags(["ORG", "PROJECT"]), ["ORG", "PROJECT"], {})
+    sentence = Sentence(
+        "s", ("Қарызсыз", "қоғам", "жобасы"), ("B-PROJECT", "I-PROJECT", "O"), ("B-PROJECT", "I-PROJECT", "O")
+    )
+    # One window: <s> w1 w2 w3 </s>; the metric sees each position's distribution over our tags.
+    distributions = np.zeros((1, 5, len(tagset.output)), dtype=np.float32)
+    at = {tag: i for i, tag in enumerate(tagset.output)}
+    distributions[0, 1, at["B-PROJECT"]] = 1.0
+    distributions[0, 2, [at["I-ORG"], at["I-PROJECT"]]] = [0.52, 0.48]
+    distributions[0, 3, at["O"]] = 1.0
+    labels = np.array([[IGNORE, 0, 0, 0, IGNORE]])
+    scores = dev_metric([sentence], [(0, [0, 1, 2])], tagset)(
+        SimpleNamespace(predictions=distributions, label_ids=labels)
+    )
+    assert scores["f1_strict"] == 1.0
+
+
+def test_resume_sets_partial_checkpoints_aside_under_a_lock(tmp_path: Path, monkeypatch) -> None:
+    """Every torchrun rank resumes: only one at a time may remove a half-written checkpoint."""
+    from filelock import FileLock, Timeout
+
+    from kzner import train as train_module
+
+    folder = tmp_path / "checkpoints"
+    for step, complete in ((5, True), (10, False)):
+        (folder / f"checkpoint-{step}").mkdir(parents=True)
+        if complete:
+            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    removed = []
+
+    def remove(path: Path) -> None:
+        with pytest.raises(Timeout):
+            FileLock(folder / ".resume.lock", timeout=0).acquire()
+        removed.append(Path(path).name)
+        (Path(path) / "trainer_state.json").unlink(missing_ok=True)
+        Path(path).rmdir()
+
+    monkeypatch.setattr(train_module.shutil, "rmtree", remove)
+    assert train_module.last_checkpoint(folder).name == "checkpoint-5"
+    assert removed == ["checkpoint-10"]
+    assert train_module.last_checkpoint(folder).name == "checkpoint-5"  # the next rank finds it gone
+    assert removed == ["checkpoint-10"]

@@ -16,14 +16,53 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
 
 
+# Two in-domain dev documents (never trained on), as a Label Studio export.
+DEV_TEXTS = [
+    ("АСТАНА. «AMANAT» партиясы 5 млрд. теңге бөлді.", [(0, 6, "LOC"), (9, 15, "ORG"), (26, 39, "MONEY")]),
+    ("Арал ауданында 20%-ға дейін өсті.", [(0, 4, "LOC"), (15, 21, "PERCENT")]),
+]
+
+
+def dev_export(path: Path) -> Path:
+    tasks = [
+        {
+            "id": n,
+            "data": {"text": text, "source": f"written/dev-{n}"},
+            "annotations": [
+                {
+                    "id": n,
+                    "result": [
+                        {
+                            "from_name": "label",
+                            "to_name": "text",
+                            "type": "labels",
+                            "value": {"start": a, "end": b, "labels": [label]},
+                        }
+                        for a, b, label in spans
+                    ],
+                }
+            ],
+        }
+        for n, (text, spans) in enumerate(DEV_TEXTS)
+    ]
+    path.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_base: Path, kaznerd_dir: Path) -> Path:
     from kzner.train import train
 
+    out = tmp_path_factory.mktemp("out")
     config = load_config(
-        ROOT / "configs" / "smoke.yaml", [f"base_model={tiny_base}", f"data.kaznerd_dir={kaznerd_dir}"]
+        ROOT / "configs" / "smoke.yaml",
+        [
+            f"base_model={tiny_base}",
+            f"data.kaznerd_dir={kaznerd_dir}",
+            f"data.in_domain_dev=[{dev_export(out / 'dev.json')}]",
+        ],
     )
-    return train(config, tmp_path_factory.mktemp("out") / "model")
+    return train(config, out / "model")
 
 
 def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path) -> None:
@@ -36,9 +75,14 @@ def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path)
         "metrics.json",
         "fingerprints.json",
         "README.md",
+        "in-domain-report.html",
     ):
         assert (trained / name).is_file(), name
     metrics = json.loads((trained / "metrics.json").read_text())
+    in_domain = metrics["in_domain_dev"]
+    assert in_domain["documents"] == 2 and in_domain["exact"]["micro avg"]["support"] == 5
+    assert [row["gold"] for row in in_domain["per_document"]] == [3, 2]
+    assert {"LOC", "ORG", "MONEY", "PERCENT"} <= set(in_domain["overlap"])
     assert metrics["test"]["sentences"] == 48
     assert set(metrics["test"]) >= {"strict", "default"}
     assert "micro avg" in metrics["test"]["strict"]
@@ -79,11 +123,16 @@ def test_evaluate_command_on_exports_and_kaznerd(
 ) -> None:
     from kzner.cli import main
 
-    out = tmp_path / "scores.json"
-    assert evaluate_report(trained, "--output", str(out)) == 0
+    out, report = tmp_path / "scores.json", tmp_path / "errors.html"
+    assert evaluate_report(trained, "--output", str(out), "--report", str(report)) == 0
     scores = json.loads(out.read_text())["documents"]
     assert scores["exact"]["micro avg"]["support"] == 25
-    assert set(scores) >= {"exact", "overlap", "words"}
+    assert set(scores) >= {"exact", "overlap", "words", "per_document"}
+    (row,) = scores["per_document"]
+    assert row["gold"] == 25 and row["document"].endswith("task 1 (000_2bed28e862689c7c.txt)")
+    printed = capsys.readouterr().out
+    assert "document" in printed.splitlines()[0] and "000_2bed28e862689c7c.txt" in printed
+    assert "Errors on" in report.read_text(encoding="utf-8")
     assert (
         main(
             [
@@ -153,6 +202,9 @@ def test_bad_inputs_stop_before_training(tmp_path: Path, kaznerd_dir: Path, caps
         == 2
     )
     assert "label 'PLACE' is not one of" in capsys.readouterr().err
+    leaked = ["--set", f"data.in_domain_dev=[{ROOT / 'annotations' / 'report-000.json'}]"]
+    assert main(["train", smoke, "--set", f"data.kaznerd_dir={kaznerd_dir}", *leaked]) == 2
+    assert "data.in_domain_dev: 1 document(s) are also in data.annotations" in capsys.readouterr().err
 
 
 def test_model_from_another_label_set_is_refused(trained: Path, capsys) -> None:
@@ -171,6 +223,8 @@ def test_model_from_another_label_set_is_refused(trained: Path, capsys) -> None:
                 "labels=[ORG, LOC]",
                 "--set",
                 "data.annotations=[]",
+                "--set",
+                "data.in_domain_dev=[]",
             ]
         )
         == 2
@@ -243,3 +297,11 @@ def test_crf_layer_is_trained_packaged_in_the_config_and_used(
     plain.crf = None
     assert not np.allclose(chained, plain.word_probabilities(words)[0], atol=1e-4)
     assert np.allclose(chained.sum(1), 1.0, atol=1e-5)
+    # Fine-tuned further without a CRF, the package carries no old transitions.
+    again = load_config(
+        ROOT / "configs" / "smoke.yaml",
+        [f"base_model={model}", f"data.kaznerd_dir={kaznerd_dir}", "train.crf_baseline=false"],
+    )
+    plain_model = train(again, tmp_path / "plain")
+    assert "kzner_crf" not in json.loads((plain_model / "config.json").read_text())
+    assert Tagger.load(plain_model, device="cpu").crf is None

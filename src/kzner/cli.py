@@ -10,14 +10,13 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from kzner import base_models, kaznerd
-from kzner.config import ConfigError, load_config
+from kzner import __version__, base_models, kaznerd
+from kzner.config import load_config
 from kzner.decode import DECODERS
-from kzner.document import Span
+from kzner.errors import KznerError
 from kzner.evaluate import format_comparison, format_table
 from kzner.inputs import InputError
-from kzner.labelstudio import ExportError, format_report, read_exports
-from kzner.ls_client import LabelStudioError
+from kzner.labelstudio import format_report, read_exports
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
@@ -108,15 +107,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         if "crf" in metrics:
             columns["CRF baseline"] = metrics["crf"]["test"]["strict"]
         print("\nKazNERD test, strict IOB2 F1\n" + format_comparison(columns))
+    if "in_domain_dev" in metrics:
+        dev = metrics["in_domain_dev"]
+        print(f"\nin-domain dev ({dev['documents']} documents), character spans")
+        print(format_comparison({"exact": dev["exact"], "overlap": dev["overlap"]}))
     print(f"model: {output}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from kzner.align import document_to_tags, spans_to_tags
-    from kzner.evaluate import span_scores, tag_scores
+    from kzner.evaluate import document_scores, format_documents, tag_scores
     from kzner.labelstudio import load_documents
     from kzner.predict import Tagger
+    from kzner.report import write_html
 
     config = load_config(args.config, args.overrides)
     tagger = Tagger.load(
@@ -125,21 +128,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results: dict[str, dict] = {}
     if args.data:
         docs = load_documents(args.data, config.read_options())
-        predicted = tagger.pipe([d.text for d in docs])
-        spans = [[Span(e.start, e.end, e.label) for e in entities] for entities in predicted]
-        results["documents"] = span_scores([list(d.spans) for d in docs], spans)
-        # Predicted spans end on word edges, so the gold words (split at gold
-        # span edges) carry both: every word of every document is scored.
-        gold_words = [document_to_tags(d) for d in docs]
-        results["documents"]["words"] = tag_scores(
-            [g.tags for g in gold_words],
-            [
-                spans_to_tags(g.tokens, p, d.text, d.source)
-                for g, p, d in zip(gold_words, spans, docs, strict=True)
-            ],
-        )
+        predicted = [[e.span for e in entities] for entities in tagger.pipe([d.text for d in docs])]
+        results["documents"] = document_scores(docs, predicted)
+        print(format_documents(results["documents"]["per_document"]) + "\n")
         for kind in ("exact", "overlap"):
             print(format_table(results["documents"][kind], f"span {kind}"))
+        write_html(Path(args.report), docs, predicted, f"Errors on {', '.join(args.data)}")
+        print(f"errors in context: {args.report}")
     else:
         sentences = kaznerd.load_split(args.split, args.kaznerd_dir or config.data.kaznerd_dir)
         gold = [kaznerd.map_tags(s.tags) for s in sentences]
@@ -148,7 +143,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for mode in ("strict", "default"):
             print(format_table(results[f"kaznerd-{args.split}"][mode], mode))
     if args.output:
-        Path(args.output).write_text(json.dumps(results, indent=2))
+        from kzner.atomic import atomic_file
+
+        with atomic_file(Path(args.output)) as f:
+            json.dump(results, f, indent=2)
     return 0
 
 
@@ -156,10 +154,11 @@ def _writer(fmt: str, out, tagger, model: Path):  # noqa: ANN001, ANN202
     from kzner import outputs
 
     if fmt == "labelstudio":
-        # The package's own config names the labeling config's control and text field.
-        packaged = model / "config.yaml"
-        ls = load_config(packaged if packaged.is_file() else None).labelstudio
-        return outputs.LabelStudioWriter(out, tagger.version, ls.control, ls.text_field)
+        from kzner.package import labelstudio_names, read_settings
+
+        # The package names the labeling config's control and text field.
+        control, text_field = labelstudio_names(model, read_settings(model))
+        return outputs.LabelStudioWriter(out, tagger.version, control, text_field)
     if fmt == "html":
         return outputs.HtmlWriter(out, f"kzner predictions ({tagger.version})")
     return {"jsonl": outputs.JsonlWriter, "conll": outputs.ConllWriter}[fmt](out)
@@ -288,6 +287,10 @@ def cmd_ls_rank(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kzner", description="NER for Kazakh regional reports")
+    parser.add_argument("--version", action="version", version=f"kzner {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of every error, bad input included"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="check training data").add_subparsers(
@@ -331,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--output", help="write the scores as JSON here")
+    ev.add_argument(
+        "--report", default="report.html", help="with --data: errors in context, HTML (default: %(default)s)"
+    )
     _inference_args(ev)
     _config_args(ev)
     ev.set_defaults(func=cmd_evaluate)
@@ -392,16 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (
-        ConfigError,
-        kaznerd.KaznerdError,
-        base_models.BaseModelError,
-        ExportError,
-        InputError,
-        LabelStudioError,
-        FileNotFoundError,
-        ValueError,
-    ) as err:
+    except KznerError as err:
+        if args.debug:
+            raise
         print(f"kzner: error: {err}", file=sys.stderr)
         return 2
 

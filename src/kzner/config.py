@@ -13,10 +13,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kzner.document import LABELS
+from kzner.errors import KznerError
 from kzner.labelstudio import ReadOptions
 
 
-class ConfigError(Exception):
+class ConfigError(KznerError):
     pass
 
 
@@ -38,7 +39,14 @@ class DataConfig(_Strict):
     # Label Studio exports mixed into training (globs, relative to the working directory).
     annotations: list[str] = ["annotations/*.json"]
     # In-domain documents are scarce: each is repeated this many times per epoch.
-    annotation_oversample: int = Field(10, ge=1)
+    annotation_oversample: int = Field(3, ge=1)
+    # Label Studio exports never trained on, scored after training (the
+    # in-domain dev part); a document also in data.annotations is an error.
+    in_domain_dev: list[str] = ["annotations/dev/*.json"]
+    # Fraction of training sentences also learnt in a case variant: all caps
+    # (headlines, datelines), title case, or only the entities in capitals or
+    # title case (`«АУЫЛ АМАНАТЫ»`, `Amanat`). 0: none.
+    case_augment: float = Field(0.0, ge=0, le=1)
 
 
 class ModelConfig(_Strict):
@@ -52,6 +60,9 @@ class ModelConfig(_Strict):
     # The 250k-row embedding is most of the model and most of the optimiser
     # step on CPU; freezing it is the cheap default.
     freeze_embeddings: bool = True
+    # Freeze this many of the encoder's lowest layers as well: backward stops
+    # above them, so each CPU step is cheaper. 0: train every layer.
+    freeze_layers: int = Field(0, ge=0)
     # Keep only the sub-tokens that training/dev data and vocab_texts use
     # (plus all single characters): a far smaller model, same tokenisation of
     # those texts.
@@ -137,6 +148,11 @@ class Config(_Strict):
             raise ValueError(f"train.label_weights names labels not in `labels`: {unknown}")
         if any(w <= 0 for w in self.train.label_weights.values()):
             raise ValueError("train.label_weights must all be positive")
+        if self.model.crf and self.model.label_all_tokens:
+            raise ValueError(
+                "model.crf chains words at prediction but would chain every sub-token in training: "
+                "it does not take model.label_all_tokens"
+            )
         if self.model.crf and (self.train.label_weights or self.train.label_smoothing):
             raise ValueError(
                 "model.crf trains on the likelihood of whole tag sequences: it does not take "

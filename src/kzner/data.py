@@ -2,20 +2,23 @@
 
 KazNERD valid is split into train/dev by variant group, KazNERD test is the
 test set, and the Label Studio exports join training, repeated
-``annotation_oversample`` times. Every input file is fingerprinted so that a
-packaged model records exactly what it learnt from.
+``annotation_oversample`` times; the in-domain dev exports are read whole,
+to be scored on raw text as users run the model. Every input file is
+fingerprinted so that a packaged model records exactly what it learnt from.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kzner import kaznerd
 from kzner.align import document_to_tags
 from kzner.config import Config, ConfigError
+from kzner.document import Document
 from kzner.labelstudio import load_documents
 from kzner.tokenize import split_sentences
 
@@ -38,6 +41,8 @@ class Corpus:
     # Source class name -> our label, for folding the head's outputs.
     mapping: dict[str, str]
     fingerprints: dict[str, str] = field(default_factory=dict)
+    # Annotated in-domain documents never trained on.
+    in_domain_dev: list[Document] = field(default_factory=list)
 
 
 # Our labels as KazNERD names them, so in-domain annotations can join "full" training.
@@ -62,24 +67,73 @@ def load_corpus(config: Config) -> Corpus:
     test_sentences = [from_kaznerd(s) for s in test[:cap]]
     fingerprints = {f"kaznerd/{name}": kaznerd.SHA256[name] for name in kaznerd.SPLIT_FILES.values()}
 
-    exports = []
-    for pattern in config.data.annotations:
-        matches = sorted(glob.glob(pattern))
-        if not matches:
-            raise ConfigError(f"data.annotations: {pattern!r} matches no file (use [] for none)")
-        exports.extend(m for m in matches if m not in exports)
-    for path in exports:
+    exports = export_paths(config.data.annotations, "data.annotations")
+    dev_exports = export_paths(config.data.in_domain_dev, "data.in_domain_dev")
+    for path in exports + dev_exports:
         fingerprints[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    for doc in load_documents(exports, config.read_options()):
+    in_domain = []
+    trained = load_documents(exports, config.read_options())
+    for doc in trained:
         tagged = document_to_tags(doc)
         tag_at = dict(zip(tagged.tokens, tagged.tags, strict=True))
         # Sentence by sentence, as at prediction time.
         for n, tokens in enumerate(split_sentences(doc.text, tagged.tokens)):
             gold = tuple(tag_at[t] for t in tokens)
             tags = tuple(_rename(t, _TO_KAZNERD) for t in gold) if full else gold
-            sentence = Sentence(f"{doc.id}/{n}", tuple(t.text for t in tokens), tags, gold)
-            train.extend([sentence] * config.data.annotation_oversample)
-    return Corpus(train, dev, test_sentences, mapping, fingerprints)
+            in_domain.append(Sentence(f"{doc.id}/{n}", tuple(t.text for t in tokens), tags, gold))
+    train.extend(s for s in in_domain for _ in range(config.data.annotation_oversample))
+    train = recased(train, config.data.case_augment, config.train.seed)
+    dev_docs = load_documents(dev_exports, config.read_options())
+    leaked = {d.text for d in trained} & {d.text for d in dev_docs}
+    if leaked:
+        where = next(d.source for d in dev_docs if d.text in leaked)
+        raise ConfigError(
+            f"data.in_domain_dev: {len(leaked)} document(s) are also in data.annotations, "
+            f"e.g. {where}; dev must never be trained on"
+        )
+    return Corpus(train, dev, test_sentences, mapping, fingerprints, dev_docs)
+
+
+def export_paths(patterns: list[str], key: str) -> list[str]:
+    """The files a config's globs name, each once; a glob matching nothing is
+    an error naming ``key``, since a typo would otherwise drop data silently."""
+    paths: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            raise ConfigError(f"{key}: {pattern!r} matches no file (use [] for none)")
+        paths.extend(m for m in matches if m not in paths)
+    return paths
+
+
+CASE_STYLES = ("upper", "title", "entities upper", "entities title")
+
+
+def recased(sentences: list[Sentence], fraction: float, seed: int) -> list[Sentence]:
+    """``sentences`` with about ``fraction`` of them in a case variant, tags
+    unchanged; in place of the original, so training takes no longer.
+
+    KazNERD and our reports are in sentence case, but news has ALL-CAPS
+    headlines and datelines (``АСТАНА.``, ``«АУЫЛ АМАНАТЫ» ЖОБАСЫ``) and
+    names spelt in other cases (``«Amanat»``): the label must not depend on
+    case. Each chosen sentence gets one style, drawn with a seeded generator;
+    each copy of an oversampled sentence is drawn on its own.
+    """
+    rng = random.Random(seed)
+    out = []
+    for sentence in sentences:
+        if rng.random() >= fraction:
+            out.append(sentence)
+            continue
+        style = rng.choice(CASE_STYLES)
+        change = str.upper if style.endswith("upper") else str.capitalize
+        words = tuple(
+            change(w) if not style.startswith("entities") or tag != "O" else w
+            for w, tag in zip(sentence.words, sentence.gold, strict=True)
+        )
+        changed = words != sentence.words
+        out.append(replace(sentence, id=f"{sentence.id}/{style}", words=words) if changed else sentence)
+    return out
 
 
 def _rename(tag: str, names: dict[str, str]) -> str:

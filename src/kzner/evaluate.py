@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from kzner.document import Span
+from kzner.align import document_to_tags, spans_to_tags
+from kzner.document import Document, Span
 
 
 def tag_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict]:
@@ -110,4 +111,45 @@ def format_comparison(columns: dict[str, dict], measure: str = "f1") -> str:
     for row in rows:
         cells = "".join(f"{columns[n].get(row, {}).get(measure, 0.0):>14.4f}" for n in names)
         lines.append(f"{row:<12}{cells}")
+    return "\n".join(lines)
+
+
+def document_scores(docs: Sequence[Document], predicted: Sequence[Sequence[Span]]) -> dict:
+    """Everything we report on annotated documents: span scores (exact and
+    overlap, per label), word-tag scores, and one row per document, so that a
+    bad figure can be traced to the texts that make it.
+
+    Predicted spans end on word edges, so the gold words (split at gold span
+    edges) carry both: every word of every document is scored.
+    """
+    gold = [list(d.spans) for d in docs]
+    scores = span_scores(gold, predicted)
+    gold_words = [document_to_tags(d) for d in docs]
+    scores["words"] = tag_scores(
+        [g.tags for g in gold_words],
+        [
+            spans_to_tags(g.tokens, p, d.text, d.source)
+            for g, p, d in zip(gold_words, predicted, docs, strict=True)
+        ],
+    )
+    scores["per_document"] = [
+        {
+            "document": d.source or d.id,
+            "gold": len(g),
+            "predicted": len(p),
+            **{kind: one[kind]["micro avg"]["f1"] for kind in ("exact", "overlap")},
+        }
+        for d, g, p in zip(docs, gold, predicted, strict=True)
+        for one in [span_scores([g], [p])]
+    ]
+    return scores
+
+
+def format_documents(rows: Sequence[dict]) -> str:
+    """The per-document rows of ``document_scores``, worst exact F1 first."""
+    width = max([8, *(len(r["document"]) for r in rows)])
+    lines = [f"{'document':<{width}} {'gold':>5} {'pred':>5} {'exact':>7} {'overlap':>8}"]
+    for r in sorted(rows, key=lambda r: (r["exact"], r["document"])):
+        counts = f"{r['gold']:>5} {r['predicted']:>5}"
+        lines.append(f"{r['document']:<{width}} {counts} {r['exact']:>7.4f} {r['overlap']:>8.4f}")
     return "\n".join(lines)

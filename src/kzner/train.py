@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Dataset
+from filelock import FileLock
 from torch.utils.data import SequentialSampler
 from transformers import (
     AutoModelForTokenClassification,
@@ -40,15 +41,22 @@ from kzner.align import document_from_words
 from kzner.config import Config, ConfigError
 from kzner.crf import predict_crf, train_crf
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
-from kzner.evaluate import tag_scores
+from kzner.decode import DECODERS, decode
+from kzner.document import Document
+from kzner.errors import KznerError
+from kzner.evaluate import document_scores, tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
 from kzner.linear_crf import CONFIG_KEY, LinearChainCRF
-from kzner.package import write_package
-from kzner.predict import Tagger, check_labels, read_settings
+from kzner.package import check_labels, read_settings, write_package
+from kzner.predict import Tagger
 from kzner.prune import kept_ids, prune
 from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
+
+# The decoder dev is scored with while training: Tagger's default, the one
+# metrics.json reports.
+DEV_DECODER = DECODERS[0]
 
 
 class _Trainer(Trainer):
@@ -97,11 +105,31 @@ def parameter_rates(
     for name, p in model.base_model.named_parameters():
         rate = learning_rate
         if layer_decay is not None:
-            layer = re.search(r"\blayer\.(\d+)\.", name)
-            depth = int(layer[1]) + 1 if layer else 0 if "embeddings" in name else layers
+            layer = encoder_layer(name)
+            depth = layer + 1 if layer is not None else 0 if "embeddings" in name else layers
             rate *= layer_decay ** (layers - depth)
         rates[id(p)] = rate
     return rates
+
+
+def encoder_layer(name: str) -> int | None:
+    """The encoder layer a parameter of the base model belongs to, by HF's
+    naming (``encoder.layer.3.attention...``), or None outside the layers."""
+    found = re.search(r"\blayer\.(\d+)\.", name)
+    return int(found[1]) if found else None
+
+
+def freeze_lowest_layers(model, count: int) -> None:  # noqa: ANN001
+    """Stop training the ``count`` lowest encoder layers. With the embeddings
+    frozen too, autograd never goes below them, which is where the time of a
+    CPU step goes."""
+    layers = model.config.num_hidden_layers
+    if count > layers:
+        raise ConfigError(f"model.freeze_layers: {count} is more than the model's {layers} layers")
+    for name, p in model.base_model.named_parameters():
+        layer = encoder_layer(name)
+        if layer is not None and layer < count:
+            p.requires_grad_(False)
 
 
 class JsonlLog(TrainerCallback):
@@ -191,14 +219,18 @@ def dev_features(
 
 
 def dev_metric(sentences: list[Sentence], index: list[tuple[int, list[int]]], tagset: TagSet):
-    """Strict micro-F1 on our labels; a word no window predicts stays O and counts."""
+    """Strict micro-F1 on our labels, each sentence decoded as ``Tagger``
+    decodes it (``DEV_DECODER``), so that early stopping and ``train.keep:
+    best`` choose on the figure ``metrics.json`` reports. A word no window
+    predicts stays O and counts."""
+    outside = np.eye(len(tagset.output), dtype=np.float32)[0]
 
     def compute(prediction) -> dict[str, float]:
-        predicted = [["O"] * len(s.words) for s in sentences]
-        for row, (s, words) in enumerate(index):
+        words = [np.tile(outside, (len(s.words), 1)) for s in sentences]
+        for row, (s, owned) in enumerate(index):
             positions = np.nonzero(prediction.label_ids[row] != IGNORE)[0]
-            for word, position in zip(words, positions, strict=True):
-                predicted[s][word] = tagset.output[prediction.predictions[row][position]]
+            words[s][owned] = prediction.predictions[row][positions]
+        predicted = [[tagset.output[t] for t in decode(w, tagset.output, DEV_DECODER)] for w in words]
         scores = tag_scores([s.gold for s in sentences], predicted)
         micro = scores["strict"]["micro avg"]
         return {
@@ -212,17 +244,18 @@ def dev_metric(sentences: list[Sentence], index: list[tuple[int, list[int]]], ta
 
 
 def dev_predictions(model, fold: torch.Tensor):  # noqa: ANN001, ANN201
-    """Each position's best output tag, folded to our labels on the fly (keeps
-    eval memory at one id per token); with a CRF, from its marginals over the
-    window's scored words."""
+    """Each position's distribution over our tags, folded on the fly (13
+    numbers a token, not the head's 51); with a CRF, from its marginals over
+    the window's scored words."""
 
+    @torch.no_grad()  # the CRF's transitions would otherwise carry grad into the gathered arrays
     def predict(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         crf = getattr(model, "crf", None)
         if crf is None:
             probabilities = logits.float().softmax(-1)
         else:
             probabilities = crf.word_distributions(logits, labels != IGNORE)
-        return (probabilities @ fold.to(logits.device)).argmax(-1)
+        return probabilities @ fold.to(logits.device)
 
     return predict
 
@@ -241,7 +274,7 @@ def resolve_precision(wanted: str) -> str:
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
         return "bf16" if cpu_has_bf16() else "fp32"
     if wanted == "fp16" and not torch.cuda.is_available():
-        raise ValueError("train.precision=fp16 needs a CUDA device; on CPU use auto, bf16 or fp32")
+        raise ConfigError("train.precision=fp16 needs a CUDA device; on CPU use auto, bf16 or fp32")
     return wanted
 
 
@@ -277,12 +310,17 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         base, num_labels=len(names), id2label=names, label2id={n: i for i, n in reversed(names.items())}
     )
     model.config.kzner_source_tags = list(tagset.source)
+    if hasattr(model.config, CONFIG_KEY):
+        # Fine-tuning one of our CRF packages: its transitions belong to the
+        # old head; a CRF, if asked for, starts afresh below.
+        delattr(model.config, CONFIG_KEY)
     if config.model.prune_vocab:
         keep = kept_ids(tokenizer, vocabulary_sentences(corpus, config.model.vocab_texts))
         print(f"kzner: vocabulary pruned to {len(keep):,} of {len(tokenizer):,} sub-tokens", file=sys.stderr)
         model, tokenizer = prune(model, tokenizer, keep)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    freeze_lowest_layers(model, config.model.freeze_layers)
     if config.model.crf:
         # A submodule while training, so the Trainer optimises (at the head's
         # rate), checkpoints and resumes it with the rest; moved into the
@@ -361,6 +399,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         config.model.max_length,
         config.model.stride,
         config.train.eval_batch_size,
+        decoder=DEV_DECODER,
     )
     dev_scores, _ = score(tagger, corpus.dev)
     test_scores, test_predicted = score(tagger, corpus.test)
@@ -377,6 +416,10 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         "dev": dev_scores,
         "test": test_scores,
     }
+    reports = [work / "report.html", work / "confusion.png"]
+    if corpus.in_domain_dev:
+        reports.append(work / "in-domain-report.html")
+        metrics["in_domain_dev"] = score_documents(tagger, corpus.in_domain_dev, reports[-1])
     if config.train.crf_baseline:
         metrics["crf"] = crf_baseline(corpus, work / "crf.model")
     write_package(
@@ -386,7 +429,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         config,
         metrics,
         {"base_model": base_models.fingerprint(config.base_model), **corpus.fingerprints},
-        [work / "report.html", work / "confusion.png"],
+        reports,
     )
     return output
 
@@ -421,20 +464,32 @@ def last_checkpoint(folder: Path) -> Path:
     ``trainer_state.json``; the Trainer's own "last checkpoint" would pick it
     and fail, so such folders are set aside here, and said so.
     """
-    checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.rpartition("-")[2]))
-    complete = [p for p in checkpoints if (p / "trainer_state.json").is_file()]
-    if not complete:
-        raise ValueError(f"--resume: no complete checkpoint in {folder}")
-    for partial in checkpoints:
-        if partial not in complete:
-            print(f"kzner: removing incomplete checkpoint {partial}", file=sys.stderr)
-            shutil.rmtree(partial)
+    folder.mkdir(parents=True, exist_ok=True)
+    # Every rank of a torchrun resumes: one at a time, so that the first sets
+    # a partial checkpoint aside and the others find it gone.
+    with FileLock(folder / ".resume.lock"):
+        checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.rpartition("-")[2]))
+        complete = [p for p in checkpoints if (p / "trainer_state.json").is_file()]
+        if not complete:
+            raise KznerError(f"--resume: no complete checkpoint in {folder}")
+        for partial in checkpoints:
+            if partial not in complete:
+                print(f"kzner: removing incomplete checkpoint {partial}", file=sys.stderr)
+                shutil.rmtree(partial)
     return complete[-1]
 
 
 def score(tagger: Tagger, sentences: list[Sentence]) -> tuple[dict, list[list[str]]]:
     predicted = [tags for tags, _ in tagger.predict_words([s.words for s in sentences])]
     return tag_scores([s.gold for s in sentences], predicted) | {"sentences": len(sentences)}, predicted
+
+
+def score_documents(tagger: Tagger, docs: list[Document], report: Path) -> dict:
+    """Scores on annotated raw documents, tagged as users' texts are, and
+    their errors in context."""
+    predicted = [[e.span for e in entities] for entities in tagger.pipe([d.text for d in docs])]
+    write_html(report, docs, predicted, "Errors on the in-domain dev part")
+    return document_scores(docs, predicted) | {"documents": len(docs)}
 
 
 def write_reports(
