@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from kzner.document import Span
@@ -26,8 +26,8 @@ def encodings(draw: st.DrawFn) -> Encoded:
 def test_windows_cover_everything_and_every_word_has_one_owner(
     enc: Encoded, budget: int, stride: int
 ) -> None:
-    if stride >= budget or not enc.ids:
-        return
+    # Skipped draws are counted by hypothesis (too many fail the health check), not passed silently.
+    assume(stride < budget and enc.ids)
     windows = plan_windows(enc, budget, stride)
     assert windows[0].start == 0 and windows[-1].end == len(enc.ids)
     for a, b in zip(windows, windows[1:], strict=False):

@@ -1,0 +1,102 @@
+"""The Tagger on a model whose output depends on its input: at window
+position p holding token id t, all of the tag mass is on tag (p + t) mod 13.
+So each word's predicted tag tells which window it was read from, and
+stitching, precisions and batching can be checked exactly."""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoTokenizer
+
+from kzner.document import LABELS
+from kzner.features import encode_sentences, plan_windows
+from kzner.predict import Tagger
+from kzner.tagset import iob_tags
+
+from .tiny_model import make_tiny_model
+
+TAGS = len(iob_tags(LABELS))  # 13
+MAX_LENGTH, STRIDE = 12, 4  # windows of 10 sub-tokens between <s> and </s>
+
+
+class PositionTagger(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = SimpleNamespace(id2label=dict(enumerate(iob_tags(LABELS))))
+        self.head = torch.nn.Linear(TAGS, TAGS, bias=False)
+        with torch.no_grad():
+            self.head.weight.copy_(torch.eye(TAGS) * 10)
+        # Stays a plain parameter under int8 quantisation: the Tagger reads the device from it.
+        self.anchor = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
+
+    def forward(self, input_ids: torch.Tensor, **_: torch.Tensor) -> SimpleNamespace:
+        positions = torch.arange(input_ids.shape[1]).expand_as(input_ids)
+        code = torch.nn.functional.one_hot((positions + input_ids) % TAGS, TAGS).to(self.anchor.dtype)
+        return SimpleNamespace(logits=self.head(code))
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):  # noqa: ANN201
+    letters = "абвгдеж"
+    return AutoTokenizer.from_pretrained(make_tiny_model(tmp_path_factory.mktemp("tok") / "m", letters))
+
+
+def sentence(n: int, seed: int = 7) -> list[str]:
+    """Words of 1-3 sub-tokens (one per character) of varied letters, drawn
+    with a seed: no period that the windows' step could line up with."""
+    rng = random.Random(seed + n)
+    return ["".join(rng.choice("абвгдеж") for _ in range(rng.randint(1, 3))) for _ in range(n)]
+
+
+def expected_tags(tokenizer, words: list[str]) -> list[set[int]]:  # noqa: ANN001
+    """Per word, the tags it may get: read at its first sub-token in the window
+    where that sub-token sits furthest from an edge (ties: any of them)."""
+    (enc,) = encode_sentences(tokenizer, [words])
+    windows = plan_windows(enc, MAX_LENGTH - 2, STRIDE)
+    assert len(windows) >= 4, "the sentence must span several overlapping windows"
+    allowed = []
+    for first in enc.first:
+        holding = [w for w in windows if w.start <= first < w.end]
+        margin = {w: min(first - w.start, w.end - 1 - first) for w in holding}
+        best = max(margin.values())
+        allowed.append({(first - w.start + 1 + enc.ids[first]) % TAGS for w in holding if margin[w] == best})
+    return allowed
+
+
+def variants() -> dict[str, torch.nn.Module]:
+    return {
+        "fp32": PositionTagger(),
+        "bf16": PositionTagger().to(torch.bfloat16),
+        "int8": torch.ao.quantization.quantize_dynamic(
+            PositionTagger(), {torch.nn.Linear}, dtype=torch.qint8
+        ),
+    }
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_each_word_is_read_from_the_window_where_it_sits_furthest_from_an_edge(
+    tokenizer, precision: str
+) -> None:  # noqa: ANN001
+    tagger = Tagger(variants()[precision], tokenizer, LABELS, MAX_LENGTH, STRIDE, batch_size=3)
+    sentences = [sentence(40), sentence(7), sentence(23)]
+    for words, rows in zip(sentences, tagger.word_probabilities(sentences), strict=True):
+        got = rows.argmax(1).tolist()
+        wanted = expected_tags(tokenizer, words) if len(words) > 7 else None
+        if wanted is None:  # one window: each word at its own position
+            continue
+        misses = [(i, g, w) for i, (g, w) in enumerate(zip(got, wanted, strict=True)) if g not in w]
+        assert not misses, misses[:5]
+        assert np.allclose(rows.sum(1), 1.0, atol=1e-2)
+
+
+def test_batch_size_does_not_change_what_a_word_gets(tokenizer) -> None:  # noqa: ANN001
+    tagger = Tagger(PositionTagger(), tokenizer, LABELS, MAX_LENGTH, STRIDE)
+    sentences = [sentence(n) for n in (3, 40, 11, 25)]
+    one = tagger.word_probabilities(sentences, batch_size=1)
+    many = tagger.word_probabilities(sentences, batch_size=64)
+    assert all(np.array_equal(a.argmax(1), b.argmax(1)) for a, b in zip(one, many, strict=True))
