@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kzner import kaznerd
-from kzner.kaznerd import KaznerdError, Sentence, map_tags, read_conll, split_by_group
+from kzner.kaznerd import KaznerdError, KaznerdSentence, map_tags, read_conll, split_by_group
 
 TINY = """AID1 O
 Арал B-GPE
@@ -88,7 +88,9 @@ def test_mapping_follows_the_conventions() -> None:
 
 
 def test_group_split_is_deterministic_and_keeps_variants_together() -> None:
-    sentences = [Sentence(f"{v}ID{n}", ("w",), ("O",)) for n in range(200) for v in "AB" if n % 3 or v == "A"]
+    sentences = [
+        KaznerdSentence(f"{v}ID{n}", ("w",), ("O",)) for n in range(200) for v in "AB" if n % 3 or v == "A"
+    ]
     train, dev = split_by_group(sentences, 0.1, seed=13)
     assert {s.group for s in train}.isdisjoint({s.group for s in dev})
     assert len(train) + len(dev) == len(sentences)

@@ -154,6 +154,30 @@ def test_conll_output_reads_back_as_the_same_entities(
     assert read_back == [e.text for e in tagger(source.read_text(encoding="utf-8"))]
 
 
+def test_min_score_leaves_out_less_certain_entities(model_dir: Path, tmp_path: Path) -> None:
+    source = write(tmp_path, "r.txt", TEXT.encode())
+    counts = {}
+    for threshold in ("0", str(SCORE - 0.01), str(SCORE + 0.01)):
+        out = tmp_path / f"{threshold}.jsonl"
+        assert (
+            main(
+                [
+                    "predict",
+                    "--model",
+                    str(model_dir),
+                    str(source),
+                    "--output",
+                    str(out),
+                    "--min-score",
+                    threshold,
+                ]
+            )
+            == 0
+        )
+        counts[threshold] = len(json.loads(out.read_text(encoding="utf-8"))["entities"])
+    assert list(counts.values()) == [len(tokenize(TEXT))] * 2 + [0]
+
+
 def test_labelstudio_and_html_outputs(model_dir: Path, tmp_path: Path) -> None:
     source = write(tmp_path, "r.txt", TEXT.encode())
     out = tmp_path / "tasks.json"

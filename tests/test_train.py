@@ -212,6 +212,18 @@ def test_bad_inputs_stop_before_training(tmp_path: Path, kaznerd_dir: Path, caps
     assert "data.in_domain_dev: 1 document(s) are also in data.annotations" in capsys.readouterr().err
 
 
+def test_check_reads_config_and_data_then_stops(tmp_path: Path, kaznerd_dir: Path, capsys) -> None:
+    from kzner.cli import main
+
+    smoke = ["train", str(ROOT / "configs" / "smoke.yaml"), "--set", f"data.kaznerd_dir={kaznerd_dir}"]
+    assert main([*smoke, "--check", "--set", f"train.output={tmp_path / 'never'}"]) == 0
+    out = capsys.readouterr().out
+    assert "config and data are fine: " in out and "48 dev, 48 test, 30 in-domain dev documents" in out
+    assert not (tmp_path / "never").exists() and not (tmp_path / "never.work").exists()
+    assert main([*smoke, "--check", "--set", "data.in_domain_dev=[annotations/*.json]"]) == 2
+    assert "also in data.annotations" in capsys.readouterr().err
+
+
 def test_model_from_another_label_set_is_refused(trained: Path, capsys) -> None:
     from kzner.cli import main
 

@@ -58,9 +58,11 @@ def tag_corpus(
     skip_errors: bool = False,
     total: int | None = None,
     chunk_chars: int = 200_000,
+    min_score: float = 0.0,
 ) -> Summary:
     """Tag every source into ``writer``; with ``skip_errors``, unreadable
-    inputs are listed in the summary instead of stopping the run."""
+    inputs are listed in the summary instead of stopping the run. Entities
+    scored below ``min_score`` are left out (precision over recall)."""
     summary = Summary()
     started = time.perf_counter()
 
@@ -76,7 +78,8 @@ def tag_corpus(
 
     with tqdm(total=total, unit="doc", desc="kzner predict", disable=None) as progress:
         for chunk in _chunks(readable(), chunk_chars):
-            for source, entities in zip(chunk, tagger.pipe([s.text for s in chunk]), strict=True):
+            for source, found in zip(chunk, tagger.pipe([s.text for s in chunk]), strict=True):
+                entities = [e for e in found if e.score >= min_score]
                 writer.write(source.id, source.text, entities)
                 summary.documents += 1
                 summary.entities += len(entities)

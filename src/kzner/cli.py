@@ -96,9 +96,19 @@ def cmd_base_model(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    config = load_config(args.config, args.overrides)
+    if args.check:
+        from kzner.data import load_corpus
+
+        corpus = load_corpus(config)
+        print(
+            f"config and data are fine: {len(corpus.train)} training sentences (with repeats), "
+            f"{len(corpus.dev)} dev, {len(corpus.test)} test, "
+            f"{len(corpus.in_domain_dev)} in-domain dev documents"
+        )
+        return 0
     from kzner.train import train
 
-    config = load_config(args.config, args.overrides)
     output = train(config, args.output, resume=args.resume)
     metrics = json.loads((output / "metrics.json").read_text()) if (output / "metrics.json").exists() else {}
     if "test" in metrics:
@@ -187,7 +197,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     target = atomic_file(Path(args.output)) if args.output else nullcontext(sys.stdout)
     with target as out:
         writer = _writer(args.format, out, tagger, Path(args.model))
-        summary = tag_corpus(tagger, sources, writer, args.skip_errors, total)
+        summary = tag_corpus(tagger, sources, writer, args.skip_errors, total, min_score=args.min_score)
     for failure in summary.failures:
         print(f"kzner: failed: {failure}", file=sys.stderr)
     print(f"kzner: {summary.line()}", file=sys.stderr)
@@ -316,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("config", help="YAML config, e.g. configs/default.yaml")
     tr.add_argument("--output", help="model directory (default: train.output in the config)")
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    tr.add_argument("--check", action="store_true", help="check the config and read all data, then stop")
     tr.add_argument(
         "--set",
         dest="overrides",
@@ -352,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--id-field", default="id", help="JSONL field naming the document (default: file:line)")
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable inputs, exit 1")
     pr.add_argument("--shard", metavar="I/N", help="only the I-th of N deterministic shards of the input")
+    pr.add_argument("--min-score", type=float, default=0.0, help="leave out entities scored below this (0-1)")
     _inference_args(pr)
     pr.set_defaults(func=cmd_predict)
 

@@ -70,7 +70,7 @@ class ModelConfig(_Strict):
     # Extra raw-text files (globs) whose words pruning must keep, e.g. reports.
     vocab_texts: list[str] = []
     # A linear-chain CRF layer over the head: learned tag-to-tag scores, the
-    # whole sentence's tags trained at once (see kzner.linear_crf).
+    # whole sentence's tags trained at once (see kzner.crf_layer).
     crf: bool = False
 
     @model_validator(mode="after")

@@ -54,7 +54,7 @@ def load_corpus(config: Config) -> Corpus:
     full = config.data.kaznerd_tags == "full"
     mapping = dict(kaznerd.TO_KZNER) if full else {label: label for label in config.labels}
 
-    def from_kaznerd(s: kaznerd.Sentence) -> Sentence:
+    def from_kaznerd(s: kaznerd.KaznerdSentence) -> Sentence:
         gold = tuple(kaznerd.map_tags(s.tags))
         return Sentence(s.id, s.words, s.tags if full else gold, gold)
 

@@ -54,7 +54,7 @@ class KaznerdError(KznerError):
 
 
 @dataclass(frozen=True)
-class Sentence:
+class KaznerdSentence:
     id: str
     words: tuple[str, ...]
     tags: tuple[str, ...]
@@ -96,7 +96,7 @@ def verify(directory: Path, names: Sequence[str] = tuple(SHA256)) -> None:
             )
 
 
-def load_split(split: str, directory: str | os.PathLike[str] | None = None) -> list[Sentence]:
+def load_split(split: str, directory: str | os.PathLike[str] | None = None) -> list[KaznerdSentence]:
     """Read KazNERD ``valid`` or ``test`` with ids, checksum-verified."""
     if split not in SPLIT_FILES:
         raise KaznerdError(f"unknown KazNERD split {split!r}; have {', '.join(SPLIT_FILES)}")
@@ -106,9 +106,9 @@ def load_split(split: str, directory: str | os.PathLike[str] | None = None) -> l
     return read_conll(folder / name)
 
 
-def read_conll(path: Path) -> list[Sentence]:
+def read_conll(path: Path) -> list[KaznerdSentence]:
     """Parse an id-headed two-column IOB2 file, with errors naming the line."""
-    sentences: list[Sentence] = []
+    sentences: list[KaznerdSentence] = []
     sid: str | None = None
     words: list[str] = []
     tags: list[str] = []
@@ -117,7 +117,7 @@ def read_conll(path: Path) -> list[Sentence]:
         if sid is not None and not words:
             raise KaznerdError(f"{path}: sentence {sid} has no words")
         if sid is not None:
-            sentences.append(Sentence(sid, tuple(words), tuple(tags)))
+            sentences.append(KaznerdSentence(sid, tuple(words), tuple(tags)))
 
     with path.open(encoding="utf-8") as lines:
         for lineno, line in enumerate(lines, 1):
@@ -169,8 +169,8 @@ def map_tags(tags: Sequence[str], mapping: Mapping[str, str] = TO_KZNER) -> list
 
 
 def split_by_group(
-    sentences: Sequence[Sentence], dev_fraction: float, seed: int
-) -> tuple[list[Sentence], list[Sentence]]:
+    sentences: Sequence[KaznerdSentence], dev_fraction: float, seed: int
+) -> tuple[list[KaznerdSentence], list[KaznerdSentence]]:
     """Train/dev split that keeps every variant group on one side.
 
     Deterministic for a given seed and input, whatever the input order.
@@ -185,7 +185,7 @@ def split_by_group(
     return train, dev
 
 
-def to_document(sentence: Sentence, mapping: Mapping[str, str] = TO_KZNER) -> Document:
+def to_document(sentence: KaznerdSentence, mapping: Mapping[str, str] = TO_KZNER) -> Document:
     return document_from_words(
         sentence.id, sentence.words, map_tags(sentence.tags, mapping), source=f"KazNERD {sentence.id}"
     )

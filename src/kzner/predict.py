@@ -17,11 +17,11 @@ import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
+from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.decode import check_decoder, decode
 from kzner.document import Span
 from kzner.errors import KznerError
 from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
-from kzner.linear_crf import CONFIG_KEY, LinearChainCRF
 from kzner.package import KZNER_CONFIG, check_labels, read_settings
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize

@@ -39,14 +39,14 @@ from transformers import (
 from kzner import base_models
 from kzner.align import document_from_words
 from kzner.config import Config, ConfigError
-from kzner.crf import predict_crf, train_crf
+from kzner.crf_baseline import predict_crf, train_crf
+from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
 from kzner.decode import DECODERS, decode
 from kzner.document import Document
 from kzner.errors import KznerError
 from kzner.evaluate import document_scores, tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
-from kzner.linear_crf import CONFIG_KEY, LinearChainCRF
 from kzner.package import check_labels, read_settings, write_package
 from kzner.predict import Tagger
 from kzner.prune import kept_ids, prune

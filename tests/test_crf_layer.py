@@ -7,8 +7,8 @@ import itertools
 import pytest
 import torch
 
+from kzner.crf_layer import LinearChainCRF, pack_words
 from kzner.features import IGNORE
-from kzner.linear_crf import LinearChainCRF, pack_words
 
 
 @pytest.fixture

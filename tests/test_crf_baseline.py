@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kzner.crf import predict_crf, sentence_features, train_crf
+from kzner.crf_baseline import predict_crf, sentence_features, train_crf
 
 
 def test_features_see_neighbours_and_shape() -> None:
