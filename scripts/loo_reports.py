@@ -18,13 +18,12 @@ Usage: python scripts/loo_reports.py configs/default.yaml [--out models/loo] [--
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
 from pathlib import Path
 
 from ablate import run
-from kzner.config import load_config
+from kzner.config import expand_globs, load_config
 from kzner.decode import DECODERS
 from kzner.evaluate import document_scores
 from kzner.labelstudio import load_documents
@@ -36,7 +35,7 @@ WRITTEN = "written/"
 
 def tasks_of(patterns: list[str]) -> list[dict]:
     tasks = []
-    for path in sorted({p for pattern in patterns for p in glob.glob(pattern)}):
+    for path in expand_globs(patterns, "data.annotations"):
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if not isinstance(data, list):
             sys.exit(f"{path}: leave-one-out needs Label Studio JSON exports (a list of tasks)")

@@ -27,11 +27,12 @@ def test_bad_input_is_one_line_and_debug_shows_its_traceback(tmp_path: Path, cap
         cli.main(["--debug", "data", "validate", "--config", missing, "x.json"])
 
 
-def test_a_bug_is_not_dressed_as_bad_input(monkeypatch) -> None:
+def test_a_bug_is_not_dressed_as_bad_input(tmp_path: Path, monkeypatch) -> None:
     # A ValueError from inside kzner or a library is a bug: it keeps its traceback.
     def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise ValueError("an internal bug")
 
     monkeypatch.setattr(cli, "read_exports", broken)
+    (tmp_path / "x.json").write_text("[]")
     with pytest.raises(ValueError, match="an internal bug"):
-        cli.main(["data", "validate", "x.json"])
+        cli.main(["data", "validate", str(tmp_path / "x.json")])

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kzner.config import ConfigError
-from kzner.data import CASE_STYLES, Sentence, export_paths, recased
+from kzner.config import ConfigError, expand_globs
+from kzner.data import CASE_STYLES, Sentence, recased
 
 SENTENCE = Sentence(
     "s1",
@@ -49,6 +49,9 @@ def test_the_fraction_and_seed_decide_which_sentences() -> None:
 def test_export_globs_name_their_key(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text("[]")
     pattern = str(tmp_path / "*.json")
-    assert export_paths([pattern, str(tmp_path / "a.json")], "data.annotations") == [str(tmp_path / "a.json")]
+    assert expand_globs([pattern, str(tmp_path / "a.json")], "data.annotations") == [str(tmp_path / "a.json")]
     with pytest.raises(ConfigError, match=r"data.in_domain_dev: '.*nothing\*.json' matches no file"):
-        export_paths([str(tmp_path / "nothing*.json")], "data.in_domain_dev")
+        expand_globs([str(tmp_path / "nothing*.json")], "data.in_domain_dev")
+    # A plain path is checked the same way: one rule for config keys and command arguments.
+    with pytest.raises(ConfigError, match=r"exports: '.*b.json' matches no file"):
+        expand_globs([str(tmp_path / "b.json")], "exports")

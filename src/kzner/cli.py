@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
 from collections import Counter
@@ -11,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kzner import __version__, base_models, kaznerd
-from kzner.config import load_config
+from kzner.config import expand_globs, load_config
 from kzner.decode import DECODERS
 from kzner.errors import KznerError
 from kzner.evaluate import format_comparison, format_table
@@ -47,14 +46,9 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _export_paths(patterns: Sequence[str]) -> list[str]:
-    """Globs expanded; a pattern matching nothing stays, so its reader names it."""
-    return [p for pattern in patterns for p in (sorted(glob.glob(pattern)) or [pattern])]
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
-    paths = _export_paths(args.exports)
+    paths = expand_globs(args.exports, "exports")
     _, report = read_exports(paths, config.read_options())
     print(format_report(report, verbose=args.verbose))
     return 1 if report.errors else 0
@@ -64,7 +58,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from kzner.labelstudio import format_stats
 
     config = load_config(args.config, args.overrides)
-    paths = _export_paths(args.exports)
+    paths = expand_globs(args.exports, "exports")
     documents, report = read_exports(paths, config.read_options())
     print(format_stats(documents, config.labels))
     print(f"tasks where annotators disagree: {len(report.disagreements)}")

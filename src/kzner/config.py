@@ -6,6 +6,8 @@ file, rather than be ignored (pydantic with extra keys forbidden does that).
 
 from __future__ import annotations
 
+import glob
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,3 +197,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in err.errors()
         )
         raise ConfigError(f"{where}: {messages}") from None
+
+
+def expand_globs(patterns: Sequence[str], key: str) -> list[str]:
+    """The files that paths or globs name, each once, in the order given.
+
+    A pattern matching no file is an error naming ``key`` (a config key, or
+    the argument it came from): a typo would otherwise drop data silently.
+    """
+    paths: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            raise ConfigError(f"{key}: {pattern!r} matches no file (use [] for none)")
+        paths.extend(m for m in matches if m not in paths)
+    return paths

@@ -9,7 +9,6 @@ fingerprinted so that a packaged model records exactly what it learnt from.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import random
 from dataclasses import dataclass, field, replace
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from kzner import kaznerd
 from kzner.align import document_to_tags
-from kzner.config import Config, ConfigError
+from kzner.config import Config, ConfigError, expand_globs
 from kzner.document import Document
 from kzner.labelstudio import load_documents
 from kzner.tokenize import split_sentences
@@ -67,8 +66,8 @@ def load_corpus(config: Config) -> Corpus:
     test_sentences = [from_kaznerd(s) for s in test[:cap]]
     fingerprints = {f"kaznerd/{name}": kaznerd.SHA256[name] for name in kaznerd.SPLIT_FILES.values()}
 
-    exports = export_paths(config.data.annotations, "data.annotations")
-    dev_exports = export_paths(config.data.in_domain_dev, "data.in_domain_dev")
+    exports = expand_globs(config.data.annotations, "data.annotations")
+    dev_exports = expand_globs(config.data.in_domain_dev, "data.in_domain_dev")
     for path in exports + dev_exports:
         fingerprints[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     in_domain = []
@@ -92,18 +91,6 @@ def load_corpus(config: Config) -> Corpus:
             f"e.g. {where}; dev must never be trained on"
         )
     return Corpus(train, dev, test_sentences, mapping, fingerprints, dev_docs)
-
-
-def export_paths(patterns: list[str], key: str) -> list[str]:
-    """The files a config's globs name, each once; a glob matching nothing is
-    an error naming ``key``, since a typo would otherwise drop data silently."""
-    paths: list[str] = []
-    for pattern in patterns:
-        matches = sorted(glob.glob(pattern))
-        if not matches:
-            raise ConfigError(f"{key}: {pattern!r} matches no file (use [] for none)")
-        paths.extend(m for m in matches if m not in paths)
-    return paths
 
 
 CASE_STYLES = ("upper", "title", "entities upper", "entities title")

@@ -9,7 +9,6 @@ word, so no word is silently left out of the score.
 
 from __future__ import annotations
 
-import glob
 import json
 import math
 import os
@@ -38,7 +37,7 @@ from transformers import (
 
 from kzner import base_models
 from kzner.align import document_from_words
-from kzner.config import Config, ConfigError
+from kzner.config import Config, ConfigError, expand_globs
 from kzner.crf_baseline import predict_crf, train_crf
 from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
@@ -447,14 +446,10 @@ def vocabulary_sentences(corpus: Corpus, patterns: list[str]) -> Iterator[Sequen
     words of any extra texts named in ``model.vocab_texts`` (never test)."""
     for sentence in corpus.train + corpus.dev:
         yield sentence.words
-    for pattern in patterns:
-        paths = sorted(glob.glob(pattern))
-        if not paths:
-            raise ConfigError(f"model.vocab_texts: {pattern!r} matches no file")
-        for path in paths:
-            text = Path(path).read_text(encoding="utf-8")
-            for sentence in split_sentences(text, tokenize(text)):
-                yield [t.text for t in sentence]
+    for path in expand_globs(patterns, "model.vocab_texts"):
+        text = Path(path).read_text(encoding="utf-8")
+        for sentence in split_sentences(text, tokenize(text)):
+            yield [t.text for t in sentence]
 
 
 def last_checkpoint(folder: Path) -> Path:
