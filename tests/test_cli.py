@@ -36,3 +36,19 @@ def test_a_bug_is_not_dressed_as_bad_input(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "x.json").write_text("[]")
     with pytest.raises(ValueError, match="an internal bug"):
         cli.main(["data", "validate", str(tmp_path / "x.json")])
+
+
+def test_verbose_and_quiet_through_logging(word_tagger_dir: Path, tmp_path: Path, capsys) -> None:
+    source = tmp_path / "r.txt"
+    source.write_text("Арал ауданы", encoding="utf-8")
+    predict = ["predict", "--model", str(word_tagger_dir), str(source), "--output", str(tmp_path / "o.jsonl")]
+    lines = {}
+    for flags in ([], ["-q"], ["-v"]):
+        assert cli.main([*flags, *predict]) == 0
+        lines[" ".join(flags)] = [
+            line for line in capsys.readouterr().err.splitlines() if line.startswith("kzner: ")
+        ]
+    assert any("1 documents, 2 entities" in line for line in lines[""])
+    assert not any("input files" in line for line in lines[""])
+    assert lines["-q"] == []
+    assert any("1 input files, model " in line for line in lines["-v"])

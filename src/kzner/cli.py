@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from kzner.errors import KznerError
 from kzner.evaluate import format_comparison, format_table
 from kzner.inputs import InputError
 from kzner.labelstudio import format_report, read_exports
+
+log = logging.getLogger(__name__)
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
@@ -186,6 +189,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         precision=args.precision,
         decoder=args.decode,
     )
+    log.debug(f"{len(files)} input files, model {tagger.version} on {tagger.fold.device}")
     sources = read_sources(files, args.text_field, args.id_field, shard)
     total = None if any(is_jsonl(f) for f in files) else len(files)
     target = atomic_file(Path(args.output)) if args.output else nullcontext(sys.stdout)
@@ -193,8 +197,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
         writer = _writer(args.format, out, tagger, Path(args.model))
         summary = tag_corpus(tagger, sources, writer, args.skip_errors, total, min_score=args.min_score)
     for failure in summary.failures:
-        print(f"kzner: failed: {failure}", file=sys.stderr)
-    print(f"kzner: {summary.line()}", file=sys.stderr)
+        log.error(f"failed: {failure}")
+    log.info(summary.line())
     return 1 if summary.failures else 0
 
 
@@ -295,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of every error, bad input included"
     )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail on stderr")
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="only warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True)
 
     data = commands.add_parser("data", help="check training data").add_subparsers(
@@ -402,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _log_to_stderr(logging.INFO + 10 * (args.quiet - args.verbose))
     try:
         return args.func(args)
     except KznerError as err:
@@ -409,6 +416,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"kzner: error: {err}", file=sys.stderr)
         return 2
+
+
+def _log_to_stderr(level: int) -> None:
+    """kzner's messages as ``kzner: ...`` lines on the stderr of this call
+    (tests swap sys.stderr between calls); -q hides progress notes, -v adds detail."""
+    root = logging.getLogger("kzner")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("kzner: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
 
 
 if __name__ == "__main__":

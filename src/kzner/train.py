@@ -10,11 +10,11 @@ word, so no word is silently left out of the score.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -52,6 +52,8 @@ from kzner.prune import kept_ids, prune
 from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
+
+log = logging.getLogger(__name__)
 
 # The decoder dev is scored with while training: Tagger's default, the one
 # metrics.json reports.
@@ -315,7 +317,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         delattr(model.config, CONFIG_KEY)
     if config.model.prune_vocab:
         keep = kept_ids(tokenizer, vocabulary_sentences(corpus, config.model.vocab_texts))
-        print(f"kzner: vocabulary pruned to {len(keep):,} of {len(tokenizer):,} sub-tokens", file=sys.stderr)
+        log.info(f"vocabulary pruned to {len(keep):,} of {len(tokenizer):,} sub-tokens")
         model, tokenizer = prune(model, tokenizer, keep)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
@@ -469,7 +471,7 @@ def last_checkpoint(folder: Path) -> Path:
             raise KznerError(f"--resume: no complete checkpoint in {folder}")
         for partial in checkpoints:
             if partial not in complete:
-                print(f"kzner: removing incomplete checkpoint {partial}", file=sys.stderr)
+                log.warning(f"removing incomplete checkpoint {partial}")
                 shutil.rmtree(partial)
     return complete[-1]
 
