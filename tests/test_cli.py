@@ -52,3 +52,34 @@ def test_verbose_and_quiet_through_logging(word_tagger_dir: Path, tmp_path: Path
     assert not any("input files" in line for line in lines[""])
     assert lines["-q"] == []
     assert any("1 input files, model " in line for line in lines["-v"])
+
+
+def test_help_and_predict_do_not_import_the_heavy_optional_parts() -> None:
+    """label-studio-sdk, matplotlib and crfsuite are for other subcommands."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kzner.cli, kzner.bulk, kzner.outputs, kzner.predict\n"
+        "heavy = {'label_studio_sdk', 'matplotlib', 'pycrfsuite'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_tasks_are_imported_in_batches() -> None:
+    from types import SimpleNamespace
+
+    from kzner import ls_client
+
+    sizes = []
+
+    def import_tasks(id: int, request: list, return_task_ids: bool) -> SimpleNamespace:  # noqa: A002
+        sizes.append(len(request))
+        return SimpleNamespace(task_ids=[t["n"] for t in request])
+
+    client = SimpleNamespace(projects=SimpleNamespace(import_tasks=import_tasks))
+    tasks = [{"n": n} for n in range(250)]
+    assert ls_client.push(client, 1, tasks, batch=100) == list(range(250))
+    assert sizes == [100, 100, 50]

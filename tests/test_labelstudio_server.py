@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kzner import ls_client
+from kzner import ls_client, ls_tasks
 from kzner.cli import main
 from kzner.document import LABELS
 from kzner.labelstudio import read_exports
@@ -51,14 +51,14 @@ def test_labeling_config_names_what_our_reader_expects() -> None:
 
 
 def test_spans_are_checked_before_anything_is_sent() -> None:
-    piece = ls_client.Piece("r.txt", "Арал ауданы", 0)
-    build = lambda entities: ls_client.build_tasks([piece], [entities], LABELS, "v1", "label", "text")  # noqa: E731
+    piece = ls_tasks.Piece("r.txt", "Арал ауданы", 0)
+    build = lambda entities: ls_tasks.build_tasks([piece], [entities], LABELS, "v1", "label", "text")  # noqa: E731
     assert (
         build([Entity(0, 4, "LOC", "Арал", 0.9)])[0]["predictions"][0]["result"][0]["value"]["text"] == "Арал"
     )
-    with pytest.raises(ls_client.LabelStudioError, match="r.txt@0: span \\[0:4\\] has label 'CITY'"):
+    with pytest.raises(ls_tasks.LabelStudioError, match="r.txt@0: span \\[0:4\\] has label 'CITY'"):
         build([Entity(0, 4, "CITY", "Арал", 0.9)])
-    with pytest.raises(ls_client.LabelStudioError, match="does not match the task text"):
+    with pytest.raises(ls_tasks.LabelStudioError, match="does not match the task text"):
         build([Entity(0, 4, "LOC", "Шиелі", 0.9)])
     with pytest.raises(ValueError, match="r.txt@0"):
         build([Entity(0, 40, "LOC", "Арал ауданы", 0.9)])
@@ -66,7 +66,7 @@ def test_spans_are_checked_before_anything_is_sent() -> None:
 
 def test_paragraphs_keep_their_offsets() -> None:
     text = REPORTS["b.txt"]
-    pieces = list(ls_client.paragraphs("b.txt", text))
+    pieces = list(ls_tasks.paragraphs("b.txt", text))
     assert [p.text for p in pieces] == ["Алматы қаласында", text[text.index("«") :]]
     assert all(text[p.offset : p.offset + len(p.text)] == p.text for p in pieces)
 

@@ -34,6 +34,9 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _inference_args(parser: argparse.ArgumentParser) -> None:
+    """How a model runs, the same for every command that tags text."""
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     parser.add_argument(
         "--precision",
         default="auto",
@@ -47,6 +50,24 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
         choices=DECODERS,
         help="viterbi: the most probable valid IOB2 sequence; argmax: each word's best tag alone",
     )
+
+
+def _load_tagger(args: argparse.Namespace, labels=None):  # noqa: ANN001, ANN202
+    from kzner.predict import Tagger
+
+    return Tagger.load(
+        args.model, args.device, args.batch_size, labels, args.quantize, args.precision, args.decode
+    )
+
+
+def _in_chunks(items: Sequence, desc: str, size: int = 64):  # noqa: ANN202
+    """``items`` a chunk at a time, with a progress bar on stderr."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(items), unit="doc", desc=desc, disable=None) as progress:
+        for start in range(0, len(items), size):
+            yield items[start : start + size]
+            progress.update(len(items[start : start + size]))
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -125,13 +146,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from kzner.evaluate import document_scores, format_documents, tag_scores
     from kzner.labelstudio import load_documents
-    from kzner.predict import Tagger
     from kzner.report import write_html
 
     config = load_config(args.config, args.overrides)
-    tagger = Tagger.load(
-        args.model, args.device, args.batch_size, config.labels, args.quantize, args.precision, args.decode
-    )
+    tagger = _load_tagger(args, config.labels)
     results: dict[str, dict] = {}
     if args.data:
         docs = load_documents(args.data, config.read_options())
@@ -177,18 +195,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from kzner.atomic import atomic_file
     from kzner.bulk import tag_corpus
     from kzner.inputs import Shard, is_jsonl, plan, read_sources
-    from kzner.predict import Tagger
 
     shard = Shard.parse(args.shard) if args.shard else None
     files = plan(args.inputs, shard)
-    tagger = Tagger.load(
-        args.model,
-        args.device,
-        args.batch_size,
-        quantize=args.quantize,
-        precision=args.precision,
-        decoder=args.decode,
-    )
+    tagger = _load_tagger(args)
     log.debug(f"{len(files)} input files, model {tagger.version} on {tagger.fold.device}")
     sources = read_sources(files, args.text_field, args.id_field, shard)
     total = None if any(is_jsonl(f) for f in files) else len(files)
@@ -236,21 +246,24 @@ def cmd_ls_create(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace, config, sources, tagger) -> list[int]:  # noqa: ANN001
-    from kzner import ls_client
+    from kzner import ls_client, ls_tasks
 
     pieces = [
         piece
         for source in sources
         for piece in (
-            ls_client.paragraphs(source.id, source.text)
+            ls_tasks.paragraphs(source.id, source.text)
             if args.split == "paragraphs"
-            else [ls_client.Piece(source.id, source.text, 0)]
+            else [ls_tasks.Piece(source.id, source.text, 0)]
         )
     ]
-    predictions = tagger.pipe([p.text for p in pieces]) if tagger else None
+    predictions = None
+    if tagger:
+        texts = [p.text for p in pieces]
+        predictions = [e for chunk in _in_chunks(texts, "pre-annotating") for e in tagger.pipe(chunk)]
     ls = config.labelstudio
     version = tagger.version if tagger else ""
-    tasks = ls_client.build_tasks(pieces, predictions, config.labels, version, ls.control, ls.text_field)
+    tasks = ls_tasks.build_tasks(pieces, predictions, config.labels, version, ls.control, ls.text_field)
     ids = ls_client.push(ls_client.connect(), args.project, tasks)
     with_predictions = f" with predictions of {version}" if tagger else ""
     print(f"pushed {len(ids)} tasks{with_predictions} to project {args.project}")
@@ -258,11 +271,9 @@ def _push(args: argparse.Namespace, config, sources, tagger) -> list[int]:  # no
 
 
 def cmd_ls_push(args: argparse.Namespace) -> int:
-    from kzner.predict import Tagger
-
     config = load_config(args.config, args.overrides)
     sources = _documents(args)
-    tagger = Tagger.load(args.model, labels=config.labels) if args.model else None
+    tagger = _load_tagger(args, config.labels) if args.model else None
     _push(args, config, sources, tagger)
     return 0
 
@@ -278,12 +289,11 @@ def cmd_ls_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_ls_rank(args: argparse.Namespace) -> int:
-    from kzner.predict import Tagger
-
     config = load_config(args.config, args.overrides)
     sources = _documents(args)
-    tagger = Tagger.load(args.model, labels=config.labels)
-    scores = tagger.uncertainty([s.text for s in sources])
+    tagger = _load_tagger(args, config.labels)
+    texts = [s.text for s in sources]
+    scores = [u for chunk in _in_chunks(texts, "ranking") for u in tagger.uncertainty(chunk)]
     ranked = sorted(zip(scores, sources, strict=True), key=lambda pair: -pair[0])[: args.top]
     print("uncertainty  document  (mean word tag entropy, nats; most uncertain first)")
     for score, source in ranked:
@@ -342,8 +352,6 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", nargs="+", help="Label Studio exports to score on (default: KazNERD)")
     ev.add_argument("--split", choices=["test", "valid"], default="test", help="KazNERD split")
     ev.add_argument("--kaznerd-dir")
-    ev.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--output", help="write the scores as JSON here")
     ev.add_argument(
         "--report", default="report.html", help="with --data: errors in context, HTML (default: %(default)s)"
@@ -357,8 +365,6 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", required=True, help="trained model directory")
     pr.add_argument("--output", help="write here (atomically) instead of stdout")
     pr.add_argument("--format", default="jsonl", choices=["jsonl", "labelstudio", "conll", "html"])
-    pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    pr.add_argument("--batch-size", type=int, default=32, help="windows per forward pass")
     pr.add_argument("--text-field", default="text", help="JSONL field holding the text")
     pr.add_argument("--id-field", default="id", help="JSONL field naming the document (default: file:line)")
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable inputs, exit 1")
@@ -383,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--split", default="document", choices=["document", "paragraphs"])
         command.add_argument("--text-field", default="text", help="JSONL field holding the text")
         _config_args(command)
+        _inference_args(command)
     push.add_argument("--project", type=int, required=True)
     push.add_argument("--model", help="trained model: attach its predictions")
     push.set_defaults(func=cmd_ls_push)

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from typing import TextIO
 
 from kzner.align import spans_to_tags
-from kzner.ls_client import prediction_task
+from kzner.ls_tasks import prediction_task
 from kzner.predict import Entity
 from kzner.report import LABEL_CSS, marked_html
 from kzner.tokenize import split_sentences, tokenize
