@@ -201,7 +201,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     tagger = _load_tagger(args)
     log.debug(f"{len(files)} input files, model {tagger.version} on {tagger.fold.device}")
     sources = read_sources(files, args.text_field, args.id_field, shard)
-    total = None if any(is_jsonl(f) for f in files) else len(files)
+    total = None if any(is_jsonl(f.path) for f in files) else len(files)
     target = atomic_file(Path(args.output)) if args.output else nullcontext(sys.stdout)
     with target as out:
         writer = _writer(args.format, out, tagger, Path(args.model))

@@ -26,7 +26,7 @@ JSONL_SUFFIXES = (".jsonl",)
 
 @dataclass(frozen=True)
 class Source:
-    id: str  # the file path, a JSONL record's id field, or path:line
+    id: str  # the file's id (see plan), a JSONL record's id field, or id:line
     text: str
 
 
@@ -58,21 +58,32 @@ def is_jsonl(name: str) -> bool:
     return name.endswith(JSONL_SUFFIXES)
 
 
-def plan(inputs: Sequence[str], shard: Shard | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Planned:
+    path: str  # what to open (as typed, or found under a typed folder)
+    id: str  # the document's name: relative to the folder it was found in, or the file's name
+
+
+def plan(inputs: Sequence[str], shard: Shard | None = None) -> list[Planned]:
     """Files to read, in a stable order: folders are searched recursively for
-    .txt and .jsonl files; a named file is taken whatever its suffix. A text
-    file of another shard is left out (JSONL files are sharded by record)."""
-    files: list[str] = []
+    .txt and .jsonl files; a named file is taken whatever its suffix.
+
+    A file's id is its path relative to the input root (the folder given, or
+    the file's own folder), so it is the same on every machine and however
+    the path was typed: shards, outputs and Label Studio tasks agree, and no
+    local path of the machine that ran kzner leaks into them. A text file of
+    another shard is left out (JSONL files are sharded by record)."""
+    files: list[Planned] = []
     for item in inputs:
         path = Path(item)
         if item != STDIN and path.is_dir():
             found = sorted(
-                str(p) for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES + JSONL_SUFFIXES
+                p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES + JSONL_SUFFIXES
             )
-            files.extend(found)
+            files.extend(Planned(str(p), p.relative_to(path).as_posix()) for p in found)
         else:
-            files.append(item)
-    return [f for f in files if shard is None or is_jsonl(f) or shard.owns(f)]
+            files.append(Planned(item, item if item == STDIN else path.name))
+    return [f for f in files if shard is None or is_jsonl(f.path) or shard.owns(f.id)]
 
 
 def _decode(where: str, raw: bytes) -> str:
@@ -102,21 +113,23 @@ def _lines(name: str) -> Iterator[bytes]:
         raise InputError(name, f"cannot read: {err.strerror or err}") from None
 
 
-def _jsonl(name: str, text_field: str, id_field: str, shard: Shard | None) -> Iterator[Source | InputError]:
+def _jsonl(
+    file: Planned, text_field: str, id_field: str, shard: Shard | None
+) -> Iterator[Source | InputError]:
     """Records one line at a time: a JSONL corpus never sits in memory whole."""
     try:
-        yield from _records(name, _lines(name), text_field, id_field, shard)
+        yield from _records(file, _lines(file.path), text_field, id_field, shard)
     except InputError as err:  # the file itself cannot be read
         yield err
 
 
 def _records(
-    name: str, lines: Iterator[bytes], text_field: str, id_field: str, shard: Shard | None
+    file: Planned, lines: Iterator[bytes], text_field: str, id_field: str, shard: Shard | None
 ) -> Iterator[Source | InputError]:
     for lineno, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        where = f"{name}:{lineno}"
+        where = f"{file.path}:{lineno}"
         try:
             record = json.loads(_decode(where, line))
         except InputError as err:
@@ -128,24 +141,25 @@ def _records(
         if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
             yield InputError(where, f"expected an object with a string field {text_field!r}")
             continue
-        doc_id = str(record[id_field]) if id_field in record else where
+        doc_id = str(record[id_field]) if id_field in record else f"{file.id}:{lineno}"
         if shard is None or shard.owns(doc_id):
             yield Source(doc_id, record[text_field])
 
 
 def read_sources(
-    files: Sequence[str],
+    files: Sequence[Planned],
     text_field: str = "text",
     id_field: str = "id",
     shard: Shard | None = None,
 ) -> Iterator[Source | InputError]:
     """Every document of the ``plan``ned files (JSONL records of ``shard``
-    only), or an ``InputError`` in the place of one that cannot be read."""
-    for name in files:
-        if is_jsonl(name):
-            yield from _jsonl(name, text_field, id_field, shard)
+    only), or an ``InputError`` in the place of one that cannot be read
+    (naming the path, so the user can find it)."""
+    for file in files:
+        if is_jsonl(file.path):
+            yield from _jsonl(file, text_field, id_field, shard)
             continue
         try:
-            yield Source(name, _decode(name, _read_bytes(name)))
+            yield Source(file.id, _decode(file.path, _read_bytes(file.path)))
         except InputError as err:
             yield err
