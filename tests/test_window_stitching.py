@@ -37,7 +37,18 @@ class PositionTagger(torch.nn.Module):
     def forward(self, input_ids: torch.Tensor, **_: torch.Tensor) -> SimpleNamespace:
         positions = torch.arange(input_ids.shape[1]).expand_as(input_ids)
         code = torch.nn.functional.one_hot((positions + input_ids) % TAGS, TAGS).to(self.anchor.dtype)
-        return SimpleNamespace(logits=self.head(code))
+        return SimpleNamespace(logits=self.head(code) * self.certainty(input_ids)[..., None])
+
+    def certainty(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """Sure (1) of every token; see HesitantTagger."""
+        return torch.ones_like(input_ids, dtype=self.anchor.dtype)
+
+
+class HesitantTagger(PositionTagger):
+    """Unsure of odd token ids: their tag distribution is nearly flat."""
+
+    def certainty(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return torch.where(input_ids % 2 == 1, 0.05, 1.0).to(self.anchor.dtype)
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +111,18 @@ def test_batch_size_does_not_change_what_a_word_gets(tokenizer) -> None:  # noqa
     one = tagger.word_probabilities(sentences, batch_size=1)
     many = tagger.word_probabilities(sentences, batch_size=64)
     assert all(np.array_equal(a.argmax(1), b.argmax(1)) for a, b in zip(one, many, strict=True))
+
+
+def test_uncertainty_ranks_documents_by_how_unsure_the_model_is(tokenizer) -> None:  # noqa: ANN001
+    tagger = Tagger(HesitantTagger(), tokenizer, LABELS, MAX_LENGTH, STRIDE)
+    odd = {c for c in "абвгдеж" if tokenizer.convert_tokens_to_ids(c) % 2 == 1}
+    assert odd and len(odd) < 7
+    unsure, sure = sorted(odd)[0], sorted(set("абвгдеж") - odd)[0]
+    texts = {
+        "sure": f"{sure}а {sure}б {sure}в",
+        "mixed": f"{unsure}а {sure}б {unsure}в {sure}г",
+        "unsure": f"{unsure}а {unsure}б {unsure}в",
+    }
+    scores = dict(zip(texts, tagger.uncertainty(list(texts.values())), strict=True))
+    assert scores["unsure"] > scores["mixed"] > scores["sure"] >= 0
+    assert scores["unsure"] > 2.0 and scores["sure"] < 0.01  # ln 13 = 2.56: flat; one-hot: 0
