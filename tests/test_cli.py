@@ -83,3 +83,40 @@ def test_tasks_are_imported_in_batches() -> None:
     tasks = [{"n": n} for n in range(250)]
     assert ls_client.push(client, 1, tasks, batch=100) == list(range(250))
     assert sizes == [100, 100, 50]
+
+
+def test_declared_dependency_bounds_admit_what_is_installed_and_used() -> None:
+    """kzner uses transformers 5 APIs (train_sampling_strategy, dtype=): the
+    declared range must say so, and the tested version must be inside it."""
+    from importlib.metadata import requires, version
+
+    from packaging.requirements import Requirement
+
+    declared = {Requirement(r).name: Requirement(r) for r in requires("kzner") if "extra ==" not in r}
+    transformers = declared["transformers"]
+    assert not transformers.specifier.contains("4.57.0") and transformers.specifier.contains("5.0.0")
+    for name in ("transformers", "torch", "datasets", "filelock", "seqeval"):
+        assert declared[name].specifier.contains(version(name), prereleases=True), name
+
+
+def test_evaluate_output_is_written_whole_or_not_at_all(
+    word_tagger_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    export = tmp_path / "gold.json"
+    task = {"id": 1, "data": {"text": "Арал ауданы"}, "annotations": [{"id": 1, "result": []}]}
+    export.write_text(json.dumps([task], ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "scores.json"
+    out.write_text("previous scores")
+
+    def interrupted(obj, f, **kwargs) -> None:  # noqa: ANN001, ANN003
+        f.write("{half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli.json, "dump", interrupted)
+    command = ["evaluate", str(word_tagger_dir), "--data", str(export), "--output", str(out)]
+    with pytest.raises(KeyboardInterrupt):
+        cli.main([*command, "--report", str(tmp_path / "r.html")])
+    assert out.read_text() == "previous scores"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".scores")] == []
