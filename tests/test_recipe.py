@@ -162,10 +162,11 @@ def test_resume_sets_partial_checkpoints_aside_under_a_lock(tmp_path: Path, monk
     from kzner import train as train_module
 
     folder = tmp_path / "checkpoints"
-    for step, complete in ((5, True), (10, False)):
+    # 10: killed before its state was written; 15: killed while writing it (empty file).
+    for step, state in ((5, "{}"), (10, None), (15, "")):
         (folder / f"checkpoint-{step}").mkdir(parents=True)
-        if complete:
-            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+        if state is not None:
+            (folder / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
     removed = []
 
     def remove(path: Path) -> None:
@@ -177,6 +178,6 @@ def test_resume_sets_partial_checkpoints_aside_under_a_lock(tmp_path: Path, monk
 
     monkeypatch.setattr(train_module.shutil, "rmtree", remove)
     assert train_module.last_checkpoint(folder).name == "checkpoint-5"
-    assert removed == ["checkpoint-10"]
-    assert train_module.last_checkpoint(folder).name == "checkpoint-5"  # the next rank finds it gone
-    assert removed == ["checkpoint-10"]
+    assert removed == ["checkpoint-10", "checkpoint-15"]
+    assert train_module.last_checkpoint(folder).name == "checkpoint-5"  # the next rank finds them gone
+    assert removed == ["checkpoint-10", "checkpoint-15"]

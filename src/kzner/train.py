@@ -466,7 +466,7 @@ def last_checkpoint(folder: Path) -> Path:
     # a partial checkpoint aside and the others find it gone.
     with FileLock(folder / ".resume.lock"):
         checkpoints = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.rpartition("-")[2]))
-        complete = [p for p in checkpoints if (p / "trainer_state.json").is_file()]
+        complete = [p for p in checkpoints if _written_whole(p)]
         if not complete:
             raise KznerError(f"--resume: no complete checkpoint in {folder}")
         for partial in checkpoints:
@@ -474,6 +474,16 @@ def last_checkpoint(folder: Path) -> Path:
                 log.warning(f"removing incomplete checkpoint {partial}")
                 shutil.rmtree(partial)
     return complete[-1]
+
+
+def _written_whole(checkpoint: Path) -> bool:
+    """The Trainer writes trainer_state.json last; a kill while writing it
+    leaves it missing, empty or cut short, and resuming from it fails."""
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def score(tagger: Tagger, sentences: list[Sentence]) -> tuple[dict, list[list[str]]]:
