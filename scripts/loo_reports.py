@@ -25,7 +25,7 @@ from pathlib import Path
 from ablate import run
 from kzner.config import expand_globs, load_config
 from kzner.decode import DECODERS
-from kzner.evaluate import document_scores
+from kzner.evaluate import score_documents
 from kzner.labelstudio import load_documents
 from kzner.predict import Tagger
 
@@ -44,10 +44,7 @@ def tasks_of(patterns: list[str]) -> list[dict]:
 
 
 def score(model: Path, held_out: Path, decoder: str) -> dict:
-    tagger = Tagger.load(model, decoder=decoder)
-    docs = load_documents([held_out])
-    predicted = [[e.span for e in entities] for entities in tagger.pipe([d.text for d in docs])]
-    scores = document_scores(docs, predicted)
+    scores, _ = score_documents(Tagger.load(model, decoder=decoder), load_documents([held_out]))
     out = held_out.with_name(f"{held_out.stem}.{model.name}.{decoder}.scores.json")
     out.write_text(json.dumps(scores, indent=2))
     return scores

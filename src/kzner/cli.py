@@ -144,7 +144,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from kzner.evaluate import document_scores, format_documents, tag_scores
+    from kzner.evaluate import format_documents, score_documents, tag_scores
     from kzner.labelstudio import load_documents
     from kzner.report import write_html
 
@@ -153,8 +153,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     results: dict[str, dict] = {}
     if args.data:
         docs = load_documents(args.data, config.read_options())
-        predicted = [[e.span for e in entities] for entities in tagger.pipe([d.text for d in docs])]
-        results["documents"] = document_scores(docs, predicted)
+        results["documents"], predicted = score_documents(tagger, docs)
         print(format_documents(results["documents"]["per_document"]) + "\n")
         for kind in ("exact", "overlap"):
             print(format_table(results["documents"][kind], f"span {kind}"))

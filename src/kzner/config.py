@@ -45,9 +45,9 @@ class DataConfig(_Strict):
     # Label Studio exports never trained on, scored after training (the
     # in-domain dev part); a document also in data.annotations is an error.
     in_domain_dev: list[str] = ["annotations/dev/*.json"]
-    # Fraction of training sentences also learnt in a case variant: all caps
-    # (headlines, datelines), title case, or only the entities in capitals or
-    # title case (`«АУЫЛ АМАНАТЫ»`, `Amanat`). 0: none.
+    # Fraction of training sentences learnt in a case variant instead: all
+    # caps (headlines, datelines), title case, or only the entities in
+    # capitals or title case (`«АУЫЛ АМАНАТЫ»`, `Amanat`). 0: none.
     case_augment: float = Field(0.0, ge=0, le=1)
 
 

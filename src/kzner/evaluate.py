@@ -145,6 +145,14 @@ def document_scores(docs: Sequence[Document], predicted: Sequence[Sequence[Span]
     return scores
 
 
+def score_documents(tagger, docs: Sequence[Document]) -> tuple[dict, list[list[Span]]]:  # noqa: ANN001
+    """Tag annotated raw documents as users' texts are tagged (``tagger`` is a
+    ``kzner.Tagger``) and score them with ``document_scores``; the predicted
+    spans come back too, for an error report."""
+    predicted = [[e.span for e in entities] for entities in tagger.pipe([d.text for d in docs])]
+    return document_scores(docs, predicted) | {"documents": len(docs)}, predicted
+
+
 def format_documents(rows: Sequence[dict]) -> str:
     """The per-document rows of ``document_scores``, worst exact F1 first."""
     width = max([8, *(len(r["document"]) for r in rows)])

@@ -42,9 +42,8 @@ from kzner.crf_baseline import predict_crf, train_crf
 from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
 from kzner.decode import DECODERS, decode
-from kzner.document import Document
 from kzner.errors import KznerError
-from kzner.evaluate import document_scores, tag_scores
+from kzner.evaluate import score_documents, tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
 from kzner.package import check_labels, read_settings, write_package
 from kzner.predict import Tagger
@@ -419,8 +418,9 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     }
     reports = [work / "report.html", work / "confusion.png"]
     if corpus.in_domain_dev:
+        metrics["in_domain_dev"], predicted = score_documents(tagger, corpus.in_domain_dev)
         reports.append(work / "in-domain-report.html")
-        metrics["in_domain_dev"] = score_documents(tagger, corpus.in_domain_dev, reports[-1])
+        write_html(reports[-1], corpus.in_domain_dev, predicted, "Errors on the in-domain dev part")
     if config.train.crf_baseline:
         metrics["crf"] = crf_baseline(corpus, work / "crf.model")
     write_package(
@@ -489,14 +489,6 @@ def _written_whole(checkpoint: Path) -> bool:
 def score(tagger: Tagger, sentences: list[Sentence]) -> tuple[dict, list[list[str]]]:
     predicted = [tags for tags, _ in tagger.predict_words([s.words for s in sentences])]
     return tag_scores([s.gold for s in sentences], predicted) | {"sentences": len(sentences)}, predicted
-
-
-def score_documents(tagger: Tagger, docs: list[Document], report: Path) -> dict:
-    """Scores on annotated raw documents, tagged as users' texts are, and
-    their errors in context."""
-    predicted = [[e.span for e in entities] for entities in tagger.pipe([d.text for d in docs])]
-    write_html(report, docs, predicted, "Errors on the in-domain dev part")
-    return document_scores(docs, predicted) | {"documents": len(docs)}
 
 
 def write_reports(
