@@ -12,7 +12,7 @@ Models go to ``OUT/<name>`` and are reused when already trained (see
 scripts/ablate.py), so an interrupted run picks up where it stopped.
 
 Usage: python scripts/loo_reports.py configs/default.yaml [--out models/loo] [--decode argmax]
-                                     [--set key=value ...]
+                                     [--no-kaznerd-only] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -74,6 +74,12 @@ def main() -> None:
     parser.add_argument("config")
     parser.add_argument("--out", type=Path, default=Path("models/loo"))
     parser.add_argument("--decode", default="viterbi", choices=DECODERS, help="passed to kzner evaluate")
+    parser.add_argument(
+        "--no-kaznerd-only",
+        dest="kaznerd_only",
+        action="store_false",
+        help="skip the KazNERD-only model (one training fewer; it does not depend on the annotations)",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     config = load_config(args.config, args.overrides)
@@ -83,8 +89,11 @@ def main() -> None:
     if len(tasks) < 2:
         sys.exit(f"need at least two annotated reports in {config.data.annotations}, found {len(tasks)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    run(args.config, args.out, "kaznerd-only", [*args.overrides, "data.annotations=[]"])
-    results: dict[str, list[dict]] = {"with reports": [], "KazNERD only": []}
+    models = {"with reports": "fold-{k}"}
+    if args.kaznerd_only:
+        run(args.config, args.out, "kaznerd-only", [*args.overrides, "data.annotations=[]"])
+        models["KazNERD only"] = "kaznerd-only"
+    results: dict[str, list[dict]] = {name: [] for name in models}
     lines = []
     for k, task in enumerate(tasks):
         source = task.get("data", {}).get("source") or f"task {task.get('id', k)}"
@@ -93,8 +102,8 @@ def main() -> None:
         rest = tasks[:k] + tasks[k + 1 :] + written
         train.write_text(json.dumps(rest, ensure_ascii=False), encoding="utf-8")
         run(args.config, args.out, f"fold-{k}", [*args.overrides, f"data.annotations=[{train}]"])
-        for name, model in (("with reports", f"fold-{k}"), ("KazNERD only", "kaznerd-only")):
-            scores = score(args.out / model, held_out, args.decode)
+        for name, model in models.items():
+            scores = score(args.out / model.format(k=k), held_out, args.decode)
             results[name].append(scores)
             lines.append(row(f"{Path(source).name[:14]} {name}", scores, config.labels))
     header = f"{'held-out report, model':<28}{'exact':>8}{'overlap':>9}" + "".join(

@@ -122,7 +122,12 @@ def test_freeze_layers_stops_the_lowest_layers_and_names_the_key(tmp_path: Path)
     }
     assert trained == {str(i) for i in range(1, layers)}
     assert model.classifier.weight.requires_grad
-    assert any(p.requires_grad for n, p in model.base_model.named_parameters() if "embeddings" in n)
+    # Nothing below the frozen layer keeps autograd going down there: the
+    # time saved is the backward pass through it.
+    assert not any(p.requires_grad for n, p in model.base_model.named_parameters() if "embeddings" in n)
+    out = model(input_ids=torch.tensor([[0, 1, 2]]), output_hidden_states=True)
+    assert not out.hidden_states[1].requires_grad
+    assert out.hidden_states[2].requires_grad
     with pytest.raises(ConfigError, match=f"model.freeze_layers: {layers + 1} is more than"):
         freeze_lowest_layers(model, layers + 1)
 

