@@ -1,12 +1,25 @@
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 import pytest
 
 from kzner import kaznerd
-from kzner.kaznerd import KaznerdError, KaznerdSentence, map_tags, read_conll, split_by_group
+from kzner.kaznerd import (
+    KaznerdError,
+    KaznerdSentence,
+    choose_split,
+    load_train,
+    make_split,
+    map_tags,
+    read_conll,
+    split_by_group,
+    verify_train,
+)
+
+from .synthetic_kaznerd import write_train_files
 
 TINY = """AID1 O
 Арал B-GPE
@@ -139,3 +152,78 @@ def test_real_kaznerd(kaznerd_dir: Path, monkeypatch) -> None:
             counts[span.label] = counts.get(span.label, 0) + 1
     # B- counts in the file: GPE 1693 + LOCATION 204 = 1897 LOC.
     assert counts == {"LOC": 1897, "MONEY": 441, "ORG": 759, "PERCENT": 443, "PROJECT": 206, "QUANTITY": 407}
+
+
+def test_a_class_outside_kaznerds_25_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text("AID1 O\nАрал B-PLACE\n", encoding="utf-8")
+    with pytest.raises(KaznerdError, match=r"t.txt:2: 'PLACE' is not one of KazNERD's 25 classes"):
+        read_conll(path)
+
+
+def sentences_of(*ids: str) -> list[KaznerdSentence]:
+    return [KaznerdSentence(i, ("w",), ("O",)) for i in ids]
+
+
+def test_paper_split_keeps_dev_and_test_whole_and_drops_straddling_train_variants() -> None:
+    valid = sentences_of("AID1", "BID1", "AID2")
+    test = sentences_of("AID3", "AID4")
+    train = sentences_of("AID10", "CID1", "AID11", "BID3", "BID10")
+    split = make_split("paper", valid, test, train, 0.1, seed=13)
+    assert [s.id for s in split.train] == ["AID10", "AID11", "BID10"]
+    assert (split.dev, split.test, split.dropped) == (valid, test, 2)
+    held_out = {s.group for s in split.dev + split.test}
+    assert held_out.isdisjoint(s.group for s in split.train)
+    assert split.summary() == {"name": "paper", "train": 3, "dev": 3, "test": 2, "train_dropped_variants": 2}
+    assert "2 left out: a variant is in valid or test" in split.describe()
+    assert split.capped(1).summary() == {**split.summary(), "train": 1, "dev": 1, "test": 1}
+
+
+def test_valid_split_is_the_group_split_of_valid() -> None:
+    valid = sentences_of(*(f"{v}ID{n}" for n in range(50) for v in "AB"))
+    test = sentences_of("AID99")
+    split = make_split("valid", valid, test, sentences_of("AID1000"), 0.1, seed=13)
+    assert (split.train, split.dev) == split_by_group(valid, 0.1, seed=13)
+    assert (split.test, split.dropped) == (test, 0)
+    assert split.describe().startswith("KazNERD split valid (valid -> train/dev by variant group")
+
+
+def test_auto_chooses_the_paper_split_only_with_the_id_headed_train_file(tmp_path: Path) -> None:
+    assert choose_split("auto", tmp_path) == "valid"
+    with pytest.raises(KaznerdError, match="kaznerd_split is paper but .*IOB2_train2.txt is missing"):
+        choose_split("paper", tmp_path)
+    (tmp_path / kaznerd.TRAIN_PLAIN).write_text("")
+    # The plain file alone cannot keep variant groups whole: say so rather than ignore it.
+    with pytest.raises(KaznerdError, match="IOB2_train.txt is there but not IOB2_train2.txt"):
+        choose_split("auto", tmp_path)
+    assert choose_split("valid", tmp_path) == "valid"
+    (tmp_path / kaznerd.TRAIN_FILE).write_text("")
+    assert choose_split("auto", tmp_path) == choose_split("paper", tmp_path) == "paper"
+    assert choose_split("valid", tmp_path) == "valid"
+
+
+def test_the_unpinned_train_files_are_checked_for_structure(tmp_path: Path, monkeypatch, caplog) -> None:
+    sentences = [KaznerdSentence(f"AID{n}", ("Арал", "ауданы"), ("B-GPE", "I-GPE")) for n in range(5)]
+    with pytest.raises(KaznerdError, match="train files missing .*IOB2_train2.txt, IOB2_train.txt"):
+        verify_train(tmp_path)
+    write_train_files(tmp_path, sentences)
+    # Not upstream's 90,228 sentences: an error when checking the download, a warning in training.
+    with pytest.raises(KaznerdError, match="5 sentences where upstream's train file has 90,228"):
+        verify_train(tmp_path)
+    # The CLI stops kzner's messages from propagating to the root logger caplog reads.
+    monkeypatch.setattr(logging.getLogger("kzner"), "propagate", True)
+    with caplog.at_level("WARNING", logger="kzner"):
+        assert load_train(tmp_path) == sentences
+    assert "5 sentences where upstream's train file has 90,228" in caplog.text
+    monkeypatch.setattr(kaznerd, "TRAIN_SENTENCES", 5)
+    assert verify_train(tmp_path) == sentences
+    plain = (tmp_path / kaznerd.TRAIN_PLAIN).read_text(encoding="utf-8")
+    (tmp_path / kaznerd.TRAIN_PLAIN).write_text(plain.replace("I-GPE", "O", 1), encoding="utf-8")
+    with pytest.raises(KaznerdError, match="IOB2_train.txt: sentence 1 differs from AID0 in IOB2_train2.txt"):
+        verify_train(tmp_path)
+    (tmp_path / kaznerd.TRAIN_PLAIN).write_text(plain + "Арал B-GPE\n\n", encoding="utf-8")
+    with pytest.raises(KaznerdError, match="IOB2_train.txt: 6 sentences, IOB2_train2.txt 5"):
+        verify_train(tmp_path)
+    (tmp_path / kaznerd.TRAIN_FILE).write_text("Арал B-GPE\n", encoding="utf-8")
+    with pytest.raises(KaznerdError, match=r"IOB2_train2.txt:1: expected a sentence id"):
+        verify_train(tmp_path)

@@ -5,21 +5,31 @@ We read the ``*2.txt`` files, whose sentences are headed by an id line
 (``AID283875``, ``BID283875``, ...), and a split that put variants on both
 sides would score the model on sentences it has trained on. The id line itself
 is never a word of the sentence.
+
+Two splits (``data.kaznerd_split``). Without the upstream train file, valid is
+split into train/dev by variant group and test is the test set. With it, the
+paper's split: train file -> train, valid -> dev, test -> test; a train
+sentence whose variant group also occurs in valid or test is left out of
+training (dev and test stay the paper's, whole and comparable), so no
+variant straddles the split.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import random
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kzner.align import OUTSIDE, document_from_words
 from kzner.document import Document
 from kzner.errors import KznerError
+
+log = logging.getLogger(__name__)
 
 ENV_DIR = "KZNER_KAZNERD_DIR"
 UPSTREAM = "https://github.com/IS2AI/KazNERD (folder KazNERD/), commit bd4333d"
@@ -33,6 +43,19 @@ SHA256: dict[str, str] = {
     "IOB2_test2.txt": "db883e597ff98dbe5438a9f94ece4bd0adfe758f2e273eddc8eb04b7b9120b96",
 }
 SPLIT_FILES = {"valid": "IOB2_valid2.txt", "test": "IOB2_test2.txt"}
+# The upstream train file (with_sentID/IOB2_train2.txt, and its id-less twin
+# IOB2_train.txt). It is not on the machines kzner is built on, so it has no
+# pinned sha256: its structure is checked instead (verify_train).
+TRAIN_FILE = "IOB2_train2.txt"
+TRAIN_PLAIN = "IOB2_train.txt"
+TRAIN_SENTENCES = 90_228
+
+# KazNERD's 25 entity classes (upstream bert/kaznerd.py; all occur in valid and test).
+CLASSES = frozenset(
+    "ADAGE ART CARDINAL CONTACT DATE DISEASE EVENT FACILITY GPE LANGUAGE LAW LOCATION "  # noqa: SIM905
+    "MISCELLANEOUS MONEY NON_HUMAN NORP ORDINAL ORGANISATION PERCENTAGE PERSON POSITION "
+    "PRODUCT PROJECT QUANTITY TIME".split()
+)
 
 # KazNERD's 25 classes -> ours (../shared/docs/annotation-conventions.md);
 # every class not named here becomes O.
@@ -88,7 +111,7 @@ def verify(directory: Path, names: Sequence[str] = tuple(SHA256)) -> None:
             f"Get them from {UPSTREAM} with scripts/download_kaznerd.sh."
         )
     for name in names:
-        digest = hashlib.sha256((directory / name).read_bytes()).hexdigest()
+        digest = sha256_of(directory / name)
         if digest != SHA256[name]:
             raise KaznerdError(
                 f"{directory / name}: sha256 {digest} is not the pinned {SHA256[name]}; "
@@ -109,38 +132,46 @@ def load_split(split: str, directory: str | os.PathLike[str] | None = None) -> l
 def read_conll(path: Path) -> list[KaznerdSentence]:
     """Parse an id-headed two-column IOB2 file, with errors naming the line."""
     sentences: list[KaznerdSentence] = []
-    sid: str | None = None
-    words: list[str] = []
-    tags: list[str] = []
-
-    def close() -> None:
-        if sid is not None and not words:
+    for rows in _blocks(path):
+        lineno, sid, _ = rows[0]
+        if not _ID.fullmatch(sid):
+            raise KaznerdError(f"{path}:{lineno}: expected a sentence id, got {sid!r}")
+        if len(rows) == 1:
             raise KaznerdError(f"{path}: sentence {sid} has no words")
-        if sid is not None:
-            sentences.append(KaznerdSentence(sid, tuple(words), tuple(tags)))
+        sentences.append(
+            KaznerdSentence(sid, tuple(w for _, w, _ in rows[1:]), tuple(t for _, _, t in rows[1:]))
+        )
+    return sentences
 
+
+def read_plain(path: Path) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Parse a two-column IOB2 file without ids (``IOB2_train.txt``): words and tags."""
+    return [(tuple(w for _, w, _ in rows), tuple(t for _, _, t in rows)) for rows in _blocks(path)]
+
+
+def _blocks(path: Path) -> Iterator[list[tuple[int, str, str]]]:
+    """The blank-line separated sentences of a CoNLL file, each line checked
+    (two columns, a tag of KazNERD's scheme) and kept with its line number."""
+    rows: list[tuple[int, str, str]] = []
     with path.open(encoding="utf-8") as lines:
         for lineno, line in enumerate(lines, 1):
             line = line.rstrip("\n")
             if not line.strip():
-                close()
-                sid, words, tags = None, [], []
+                if rows:
+                    yield rows
+                rows = []
                 continue
             parts = line.split(" ")
             if len(parts) != 2 or not parts[0]:
                 raise KaznerdError(f"{path}:{lineno}: expected 'WORD TAG', got {line!r}")
             word, tag = parts
-            if sid is None:
-                if not _ID.fullmatch(word):
-                    raise KaznerdError(f"{path}:{lineno}: expected a sentence id, got {word!r}")
-                sid = word
-                continue
             if tag != OUTSIDE and not re.fullmatch(r"[BI]-[A-Z_]+", tag):
                 raise KaznerdError(f"{path}:{lineno}: not an IOB2 tag: {tag!r}")
-            words.append(word)
-            tags.append(tag)
-    close()
-    return sentences
+            if tag != OUTSIDE and tag[2:] not in CLASSES:
+                raise KaznerdError(f"{path}:{lineno}: {tag[2:]!r} is not one of KazNERD's 25 classes")
+            rows.append((lineno, word, tag))
+    if rows:
+        yield rows
 
 
 def map_tags(tags: Sequence[str], mapping: Mapping[str, str] = TO_KZNER) -> list[str]:
@@ -183,6 +214,143 @@ def split_by_group(
     train = [s for s in sentences if s.group not in dev_groups]
     dev = [s for s in sentences if s.group in dev_groups]
     return train, dev
+
+
+@dataclass(frozen=True)
+class Split:
+    """The KazNERD sentences a corpus trains, develops and tests on, and which
+    split chose them: logged, printed by ``kzner data kaznerd`` and recorded in
+    metrics.json, since scores from the two splits are not comparable."""
+
+    name: str  # "paper" or "valid"
+    train: list[KaznerdSentence]
+    dev: list[KaznerdSentence]
+    test: list[KaznerdSentence]
+    # Train-file sentences left out because a variant of theirs is in valid or test.
+    dropped: int = 0
+
+    def capped(self, cap: int | None) -> Split:
+        return replace(self, train=self.train[:cap], dev=self.dev[:cap], test=self.test[:cap])
+
+    def summary(self) -> dict[str, str | int]:
+        return {
+            "name": self.name,
+            "train": len(self.train),
+            "dev": len(self.dev),
+            "test": len(self.test),
+            "train_dropped_variants": self.dropped,
+        }
+
+    def describe(self) -> str:
+        if self.name == "paper":
+            source = "the paper's: train file -> train, valid -> dev, test -> test"
+        else:
+            source = "valid -> train/dev by variant group, test -> test"
+        dropped = f" ({self.dropped:,} left out: a variant is in valid or test)" if self.dropped else ""
+        return (
+            f"KazNERD split {self.name} ({source}): train {len(self.train):,} sentences{dropped}, "
+            f"dev {len(self.dev):,}, test {len(self.test):,}"
+        )
+
+
+def choose_split(wanted: str, directory: Path) -> str:
+    """``data.kaznerd_split`` made concrete for this folder: ``auto`` is the
+    paper's split when the (id-headed) train file is there, else ``valid``."""
+    has_train = (directory / TRAIN_FILE).is_file()
+    if wanted == "paper" and not has_train:
+        raise KaznerdError(
+            f"data.kaznerd_split is paper but {directory / TRAIN_FILE} is missing; "
+            "get it with scripts/download_kaznerd.sh, or use auto or valid"
+        )
+    if wanted == "auto" and not has_train and (directory / TRAIN_PLAIN).is_file():
+        # Silently falling back to the small split would waste the download.
+        raise KaznerdError(
+            f"{directory / TRAIN_PLAIN} is there but not {TRAIN_FILE}, its id-headed twin "
+            "(upstream with_sentID/), which kzner reads to keep variant groups whole: "
+            "get it with scripts/download_kaznerd.sh, or set data.kaznerd_split: valid"
+        )
+    if wanted == "auto":
+        return "paper" if has_train else "valid"
+    return wanted
+
+
+def make_split(
+    name: str,
+    valid: Sequence[KaznerdSentence],
+    test: Sequence[KaznerdSentence],
+    train: Sequence[KaznerdSentence],
+    dev_fraction: float,
+    seed: int,
+) -> Split:
+    """The named split of KazNERD's files (``train`` is used by ``paper`` only)."""
+    if name == "valid":
+        part, dev = split_by_group(valid, dev_fraction, seed)
+        return Split(name, part, dev, list(test))
+    held_out = {s.group for s in valid} | {s.group for s in test}
+    kept = [s for s in train if s.group not in held_out]
+    return Split(name, kept, list(valid), list(test), len(train) - len(kept))
+
+
+def load(directory: str | os.PathLike[str] | None, wanted: str, dev_fraction: float, seed: int) -> Split:
+    """Read KazNERD and split it as ``data.kaznerd_split`` (``wanted``) says."""
+    folder = resolve_dir(directory)
+    name = choose_split(wanted, folder)
+    train = load_train(folder) if name == "paper" else []
+    valid, test = load_split("valid", folder), load_split("test", folder)
+    return make_split(name, valid, test, train, dev_fraction, seed)
+
+
+def load_train(folder: Path, strict: bool = False) -> list[KaznerdSentence]:
+    """The train file, every line checked (ids, two columns, KazNERD's tags).
+
+    Another sentence count than upstream's is an error when ``strict`` (the
+    download check) and a warning in training, so that a trimmed or extended
+    train file of one's own still trains.
+    """
+    sentences = read_conll(folder / TRAIN_FILE)
+    if len(sentences) != TRAIN_SENTENCES:
+        problem = (
+            f"{folder / TRAIN_FILE}: {len(sentences):,} sentences where upstream's train file has "
+            f"{TRAIN_SENTENCES:,}: an incomplete download or another file"
+        )
+        if strict:
+            raise KaznerdError(problem)
+        log.warning(problem)
+    return sentences
+
+
+def verify_train(folder: Path) -> list[KaznerdSentence]:
+    """Check the unpinned train files as far as can be without a checksum:
+    both present, every line well formed, upstream's sentence count, and the
+    plain file the id-headed one without its id lines."""
+    missing = [name for name in (TRAIN_FILE, TRAIN_PLAIN) if not (folder / name).is_file()]
+    if missing:
+        raise KaznerdError(
+            f"KazNERD train files missing in {folder}: {', '.join(missing)}. "
+            f"Get them from {UPSTREAM} with scripts/download_kaznerd.sh."
+        )
+    sentences = load_train(folder, strict=True)
+    plain = read_plain(folder / TRAIN_PLAIN)
+    if len(plain) != len(sentences):
+        raise KaznerdError(
+            f"{folder / TRAIN_PLAIN}: {len(plain):,} sentences, {TRAIN_FILE} {len(sentences):,}; "
+            "the two must hold the same sentences"
+        )
+    for n, (sentence, words_tags) in enumerate(zip(sentences, plain, strict=True), 1):
+        if (sentence.words, sentence.tags) != words_tags:
+            raise KaznerdError(
+                f"{folder / TRAIN_PLAIN}: sentence {n} differs from {sentence.id} in {TRAIN_FILE}; "
+                "the two must hold the same sentences"
+            )
+    return sentences
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def to_document(sentence: KaznerdSentence, mapping: Mapping[str, str] = TO_KZNER) -> Document:
