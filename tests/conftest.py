@@ -87,3 +87,19 @@ def word_tagger_dir(tmp_path_factory) -> Path:
     settings = {"labels": list(LABELS), "max_length": 16, "stride": 4}
     (folder / KZNER_CONFIG).write_text(json.dumps(settings))
     return folder
+
+
+@pytest.fixture(scope="session")
+def kaznerd_with_train(tmp_path_factory, kaznerd_dir: Path) -> Path:
+    """The real (pinned) valid and test files beside a synthetic train file of
+    82 sentences, two of them variants of a valid and a test sentence."""
+    from kzner import kaznerd
+
+    from .synthetic_kaznerd import train_sentences, write_train_files
+
+    folder = tmp_path_factory.mktemp("kaznerd-with-train")
+    for name in kaznerd.SHA256:
+        (folder / name).symlink_to(kaznerd_dir / name)
+    valid, test = kaznerd.load_split("valid", kaznerd_dir), kaznerd.load_split("test", kaznerd_dir)
+    write_train_files(folder, train_sentences(valid, test, fresh=80))
+    return folder

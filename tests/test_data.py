@@ -1,13 +1,18 @@
-"""Training data assembly: case variants and the config's export globs."""
+"""Training data assembly: the KazNERD split, case variants and the config's export globs."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
-from kzner.config import ConfigError, expand_globs
-from kzner.data import CASE_STYLES, Sentence, recased
+from kzner import kaznerd
+from kzner.config import ConfigError, expand_globs, load_config
+from kzner.data import CASE_STYLES, Corpus, Sentence, load_corpus, recased, subsample
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SENTENCE = Sentence(
     "s1",
@@ -55,3 +60,97 @@ def test_export_globs_name_their_key(tmp_path: Path) -> None:
     # A plain path is checked the same way: one rule for config keys and command arguments.
     with pytest.raises(ConfigError, match=r"exports: '.*b.json' matches no file"):
         expand_globs([str(tmp_path / "b.json")], "exports")
+
+
+def test_subsample_is_seeded_nested_and_keeps_order() -> None:
+    items = list(range(1000))
+    quarter, half = subsample(items, 0.25, seed=13), subsample(items, 0.5, seed=13)
+    assert (len(quarter), len(half)) == (250, 500)
+    assert set(quarter) <= set(half) and quarter == sorted(quarter)
+    assert quarter == subsample(items, 0.25, seed=13) != subsample(items, 0.25, seed=14)
+    assert subsample(items, 1.0, seed=13) == items
+
+
+# What load_corpus gave each side before data.kaznerd_split existed (commit
+# 44e0e8a, the default config without exports): sentence count and the
+# sha256 of [id, words, tags, gold] of every sentence in order.
+BEFORE = {
+    "train": (10_060, "50c2789f3d3594ee4288e95a45b9b24564fc6e26c2d19a2b5ce789e1e4082f9e"),
+    "dev": (1_107, "e492211dcfe6e5df07b52b839e49f25b36c64e6e1bc93f518ffa25953446ec3c"),
+    "test": (11_307, "83073e3e71428d49964d59ce24cc4a6362f1d0990d4a54b8083d2e305cd81422"),
+}
+
+
+def kaznerd_only(folder: Path, *overrides: str) -> Corpus:
+    no_exports = ["data.annotations=[]", "data.in_domain_dev=[]", f"data.kaznerd_dir={folder}"]
+    return load_corpus(load_config(ROOT / "configs" / "default.yaml", [*no_exports, *overrides]))
+
+
+def fingerprint(sentences: list[Sentence]) -> tuple[int, str]:
+    rows = [[s.id, s.words, s.tags, s.gold] for s in sentences]
+    return len(rows), hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()
+
+
+@pytest.mark.integration
+def test_without_the_train_file_the_split_is_todays_byte_for_byte(
+    kaznerd_dir: Path, kaznerd_with_train: Path
+) -> None:
+    for corpus in (kaznerd_only(kaznerd_dir), kaznerd_only(kaznerd_with_train, "data.kaznerd_split=valid")):
+        assert {side: fingerprint(getattr(corpus, side)) for side in BEFORE} == BEFORE
+        assert corpus.kaznerd_split.summary() == {
+            "name": "valid",
+            "train": 10_060,
+            "dev": 1_107,
+            "test": 11_307,
+            "train_dropped_variants": 0,
+        }
+        assert f"kaznerd/{kaznerd.TRAIN_FILE}" not in corpus.fingerprints
+
+
+@pytest.mark.integration
+def test_with_the_train_file_train_dev_and_test_are_the_papers(
+    kaznerd_dir: Path, kaznerd_with_train: Path
+) -> None:
+    corpus = kaznerd_only(kaznerd_with_train)
+    train_file = kaznerd.read_conll(kaznerd_with_train / kaznerd.TRAIN_FILE)
+    valid, test = kaznerd.load_split("valid", kaznerd_dir), kaznerd.load_split("test", kaznerd_dir)
+    # The two variants of a valid and a test sentence are left out; dev and test are whole.
+    assert [s.id for s in corpus.train] == [s.id for s in train_file if s.id.startswith("AID9")]
+    assert len(corpus.train) == 80 and corpus.kaznerd_split.dropped == 2
+    assert [s.id for s in corpus.dev] == [s.id for s in valid]
+    assert [s.id for s in corpus.test] == [s.id for s in test]
+    groups = {side: {s.id[3:] for s in getattr(corpus, side)} for side in ("train", "dev", "test")}
+    assert groups["train"].isdisjoint(groups["dev"] | groups["test"])
+    digest = kaznerd.sha256_of(kaznerd_with_train / kaznerd.TRAIN_FILE)
+    assert corpus.fingerprints[f"kaznerd/{kaznerd.TRAIN_FILE}"] == digest
+    # A fraction of the training sentences, with dev and test unchanged; the cap applies after it.
+    quarter = kaznerd_only(kaznerd_with_train, "data.train_fraction=0.25")
+    assert len(quarter.train) == 20 and {s.id for s in quarter.train} < {s.id for s in corpus.train}
+    assert quarter.dev == corpus.dev and quarter.test == corpus.test
+    capped = kaznerd_only(kaznerd_with_train, "data.max_sentences=10").kaznerd_split.summary()
+    assert capped == {"name": "paper", "train": 10, "dev": 10, "test": 10, "train_dropped_variants": 2}
+
+
+@pytest.mark.integration
+def test_kaznerd_command_says_which_split_and_that_train_is_unpinned(
+    kaznerd_dir: Path, kaznerd_with_train: Path, monkeypatch, capsys
+) -> None:
+    from kzner.cli import main
+
+    assert main(["data", "kaznerd", "--dir", str(kaznerd_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "no train file (IOB2_train2.txt)" in out
+    assert "data.kaznerd_split=auto: KazNERD split valid" in out
+    assert "train 10,060 sentences, dev 1,107, test 11,307" in out
+    # The synthetic file is not upstream's 90,228 sentences: the download check refuses it...
+    assert main(["data", "kaznerd", "--dir", str(kaznerd_with_train)]) == 2
+    assert "82 sentences where upstream's train file has 90,228" in capsys.readouterr().err
+    # ...and, were it the right size, passes it as unpinned.
+    monkeypatch.setattr(kaznerd, "TRAIN_SENTENCES", 82)
+    assert main(["data", "kaznerd", "--dir", str(kaznerd_with_train)]) == 0
+    out = capsys.readouterr().out
+    assert "IOB2_train2.txt, IOB2_train.txt: UNPINNED" in out
+    assert f"sha256 {kaznerd.sha256_of(kaznerd_with_train / kaznerd.TRAIN_FILE)}  IOB2_train2.txt" in out
+    assert "train: 82 sentences in 82 variant groups" in out
+    assert "data.kaznerd_split=auto: KazNERD split paper (the paper's" in out
+    assert "train 80 sentences (2 left out: a variant is in valid or test), dev 11,167, test 11,307" in out

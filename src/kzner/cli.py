@@ -103,12 +103,29 @@ def cmd_kaznerd(args: argparse.Namespace) -> int:
     folder = kaznerd.resolve_dir(args.dir or config.data.kaznerd_dir)
     kaznerd.verify(folder)
     print(f"{folder}: all {len(kaznerd.SHA256)} files match the pinned sha256")
-    for split in kaznerd.SPLIT_FILES:
-        sentences = kaznerd.load_split(split, folder)
+    files = {split: kaznerd.load_split(split, folder) for split in kaznerd.SPLIT_FILES}
+    if any((folder / name).is_file() for name in (kaznerd.TRAIN_FILE, kaznerd.TRAIN_PLAIN)):
+        files["train"] = kaznerd.verify_train(folder)
+        print(
+            f"{kaznerd.TRAIN_FILE}, {kaznerd.TRAIN_PLAIN}: UNPINNED (no sha256 to check them against); "
+            f"structure checked: id lines, two columns, KazNERD's {len(kaznerd.CLASSES)} classes, "
+            f"{kaznerd.TRAIN_SENTENCES:,} sentences, the same sentences in both"
+        )
+        for name in (kaznerd.TRAIN_FILE, kaznerd.TRAIN_PLAIN):
+            print(f"  sha256 {kaznerd.sha256_of(folder / name)}  {name}")
+    else:
+        print(f"no train file ({kaznerd.TRAIN_FILE}): only the valid split is possible")
+    for split, sentences in files.items():
         groups = len({s.group for s in sentences})
         labels = Counter(span.label for s in sentences for span in kaznerd.to_document(s).spans)
         counts = ", ".join(f"{k} {v}" for k, v in sorted(labels.items()))
         print(f"{split}: {len(sentences)} sentences in {groups} variant groups; entities: {counts}")
+    data = config.data
+    name = kaznerd.choose_split(data.kaznerd_split, folder)
+    split = kaznerd.make_split(
+        name, files["valid"], files["test"], files.get("train", []), data.dev_fraction, data.split_seed
+    )
+    print(f"data.kaznerd_split={data.kaznerd_split}: {split.describe()}")
     return 0
 
 
@@ -123,6 +140,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from kzner.data import load_corpus
 
         corpus = load_corpus(config)
+        print(corpus.kaznerd_split.describe())
         print(
             f"config and data are fine: {len(corpus.train)} training sentences (with repeats), "
             f"{len(corpus.dev)} dev, {len(corpus.test)} test, "

@@ -30,9 +30,19 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     # KazNERD folder; when null, $KZNER_KAZNERD_DIR is used.
     kaznerd_dir: str | None = None
-    # KazNERD valid is split into train/dev by variant group; test is the test set.
+    # Which KazNERD split (kzner.kaznerd). paper: the upstream train file trains,
+    # valid is dev, test is test; train sentences with a variant in valid or
+    # test are left out. valid: valid is split into train/dev by variant
+    # group, test is test (the only choice without the train file). auto:
+    # paper when IOB2_train2.txt is in the KazNERD folder, else valid.
+    kaznerd_split: Literal["auto", "valid", "paper"] = "auto"
+    # The valid split only: the fraction of valid's variant groups that is dev, and its seed.
     dev_fraction: float = Field(0.1, gt=0, lt=1)
     split_seed: int = 13
+    # Train on this fraction of the KazNERD training sentences (seeded by
+    # split_seed; a smaller fraction is a subset of a larger one), for
+    # learning curves. Dev, test and the Label Studio exports stay whole.
+    train_fraction: float = Field(1.0, gt=0, le=1)
     # "full": learn all 25 KazNERD classes and collapse to ours at output (the
     # richer signal measured +5 F1); "mapped": learn our six labels only.
     kaznerd_tags: Literal["full", "mapped"] = "full"

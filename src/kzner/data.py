@@ -1,7 +1,8 @@
 """Assemble the training, dev and test sentences a config asks for.
 
-KazNERD valid is split into train/dev by variant group, KazNERD test is the
-test set, and the Label Studio exports join training, repeated
+KazNERD gives train, dev and test as ``data.kaznerd_split`` says (the
+paper's split with the upstream train file, else valid split into
+train/dev; see kzner.kaznerd), and the Label Studio exports join training, repeated
 ``annotation_oversample`` times; the in-domain dev exports are read whole,
 to be scored on raw text as users run the model. Every input file is
 fingerprinted so that a packaged model records exactly what it learnt from.
@@ -13,6 +14,7 @@ import hashlib
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 from kzner import kaznerd
 from kzner.align import document_to_tags
@@ -20,6 +22,8 @@ from kzner.config import Config, ConfigError, expand_globs
 from kzner.document import Document
 from kzner.labelstudio import load_documents
 from kzner.tokenize import split_sentences
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Corpus:
     test: list[Sentence]
     # Source class name -> our label, for folding the head's outputs.
     mapping: dict[str, str]
+    # Which KazNERD split, with the KazNERD sentences of each side as used.
+    kaznerd_split: kaznerd.Split
     fingerprints: dict[str, str] = field(default_factory=dict)
     # Annotated in-domain documents never trained on.
     in_domain_dev: list[Document] = field(default_factory=list)
@@ -57,14 +63,16 @@ def load_corpus(config: Config) -> Corpus:
         gold = tuple(kaznerd.map_tags(s.tags))
         return Sentence(s.id, s.words, s.tags if full else gold, gold)
 
-    valid = kaznerd.load_split("valid", folder)
-    test = kaznerd.load_split("test", folder)
-    train_part, dev_part = kaznerd.split_by_group(valid, config.data.dev_fraction, config.data.split_seed)
-    cap = config.data.max_sentences
-    train = [from_kaznerd(s) for s in train_part[:cap]]
-    dev = [from_kaznerd(s) for s in dev_part[:cap]]
-    test_sentences = [from_kaznerd(s) for s in test[:cap]]
+    data = config.data
+    split = kaznerd.load(folder, data.kaznerd_split, data.dev_fraction, data.split_seed)
+    train_part = subsample(split.train, data.train_fraction, data.split_seed)
+    split = replace(split, train=train_part).capped(data.max_sentences)
+    train = [from_kaznerd(s) for s in split.train]
+    dev = [from_kaznerd(s) for s in split.dev]
+    test_sentences = [from_kaznerd(s) for s in split.test]
     fingerprints = {f"kaznerd/{name}": kaznerd.SHA256[name] for name in kaznerd.SPLIT_FILES.values()}
+    if split.name == "paper":
+        fingerprints[f"kaznerd/{kaznerd.TRAIN_FILE}"] = kaznerd.sha256_of(folder / kaznerd.TRAIN_FILE)
 
     exports = expand_globs(config.data.annotations, "data.annotations")
     dev_exports = expand_globs(config.data.in_domain_dev, "data.in_domain_dev")
@@ -90,7 +98,22 @@ def load_corpus(config: Config) -> Corpus:
             f"data.in_domain_dev: {len(leaked)} document(s) are also in data.annotations, "
             f"e.g. {where}; dev must never be trained on"
         )
-    return Corpus(train, dev, test_sentences, mapping, fingerprints, dev_docs)
+    return Corpus(train, dev, test_sentences, mapping, split, fingerprints, dev_docs)
+
+
+def subsample(sentences: list[S], fraction: float, seed: int) -> list[S]:
+    """About ``fraction`` of ``sentences``, drawn with ``seed``, in their order.
+
+    For one seed and input, a smaller fraction keeps a subset of what a
+    larger one keeps, so the points of a learning curve differ only in the
+    sentences each adds.
+    """
+    if fraction >= 1.0:
+        return list(sentences)
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    kept = set(order[: round(len(sentences) * fraction)])
+    return [s for n, s in enumerate(sentences) if n in kept]
 
 
 CASE_STYLES = ("upper", "title", "entities upper", "entities title")

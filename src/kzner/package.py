@@ -125,9 +125,7 @@ named `O`); kzner's own decoder sums the probabilities of outputs sharing a
 name and splits long texts into overlapping windows.{crf_note}
 
 ## Data and licences
-- KazNERD (IS2AI, LREC 2022), CC BY 4.0: valid split for training/dev
-  (split by variant group, seed {config.data.split_seed}, dev fraction
-  {config.data.dev_fraction}), test split for the scores below;
+- KazNERD (IS2AI, LREC 2022), CC BY 4.0: {_kaznerd_sources(config, metrics)};
   learnt with {"all 25 KazNERD classes" if config.data.kaznerd_tags == "full" else "our six labels"}.
 - Label Studio exports: {", ".join(config.data.annotations)}, repeated
   {config.data.annotation_oversample}x per epoch.
@@ -147,3 +145,17 @@ programme names, amounts, district lists). Labels follow
 `docs/annotation-conventions.md` of the kzner project (quoted names tagged
 without quotes; towns and districts without `қаласы/ауданы`).
 """
+
+
+def _kaznerd_sources(config: Config, metrics: dict) -> str:
+    split = metrics.get("kaznerd_split", {})
+    if split.get("name") == "paper":
+        return (
+            f"the paper's split: the train file for training ({split['train']:,} sentences,\n"
+            "  those with a variant in valid or test left out), valid as dev, test split\n"
+            "  for the scores below"
+        )
+    return (
+        f"valid split for training/dev\n  (split by variant group, seed {config.data.split_seed}, "
+        f"dev fraction\n  {config.data.dev_fraction}), test split for the scores below"
+    )

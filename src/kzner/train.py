@@ -303,6 +303,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     # Data first: a bad export or a missing KazNERD file must stop us before
     # the base model is converted or downloaded.
     corpus = load_corpus(config)
+    log.info(corpus.kaznerd_split.describe())
     model, tokenizer, tagset = build_model(config, corpus)
     label_ids = {tag: i for i, tag in enumerate(tagset.source)}
     train_set = training_features(tokenizer, corpus.train, label_ids, config)
@@ -447,7 +448,12 @@ def score_and_package(
     dev_scores, _ = score(tagger, corpus.dev)
     test_scores, test_predicted = score(tagger, corpus.test)
     write_reports(work, corpus.test, test_predicted, config.labels, "KazNERD test")
-    metrics = {"train": train_metrics, "dev": dev_scores, "test": test_scores}
+    metrics = {
+        "kaznerd_split": corpus.kaznerd_split.summary(),
+        "train": train_metrics,
+        "dev": dev_scores,
+        "test": test_scores,
+    }
     reports = [work / "report.html", work / "confusion.png"]
     if corpus.in_domain_dev:
         metrics["in_domain_dev"], predicted = score_documents(tagger, corpus.in_domain_dev)
