@@ -83,6 +83,14 @@ def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path)
     assert [row["gold"] for row in in_domain["per_document"]] == [3, 2]
     assert {"LOC", "ORG", "MONEY", "PERCENT"} <= set(in_domain["overlap"])
     assert metrics["test"]["sentences"] == 48
+    # No train file in $KZNER_KAZNERD_DIR: valid is split into train/dev, as before.
+    assert metrics["kaznerd_split"] == {
+        "name": "valid",
+        "train": 48,
+        "dev": 48,
+        "test": 48,
+        "train_dropped_variants": 0,
+    }
     assert set(metrics["test"]) >= {"strict", "default"}
     assert "micro avg" in metrics["test"]["strict"]
     assert metrics["crf"]["test"]["sentences"] == 48  # the baseline, scored on the same test set
@@ -322,3 +330,33 @@ def test_crf_layer_is_trained_packaged_in_the_config_and_used(
     plain_model = train(again, tmp_path / "plain")
     assert "kzner_crf" not in json.loads((plain_model / "config.json").read_text())
     assert Tagger.load(plain_model, device="cpu").crf is None
+
+
+def test_smoke_training_on_a_train_file_uses_the_papers_split(
+    tmp_path: Path, tiny_base: Path, kaznerd_with_train: Path, capsys
+) -> None:
+    from kzner.cli import main
+
+    out = tmp_path / "model"
+    smoke = ["train", str(ROOT / "configs" / "smoke.yaml"), "--output", str(out)]
+    overrides = [
+        f"base_model={tiny_base}",
+        f"data.kaznerd_dir={kaznerd_with_train}",
+        "data.in_domain_dev=[]",
+        "train.crf_baseline=false",
+    ]
+    assert main([*smoke, *(arg for o in overrides for arg in ("--set", o))]) == 0
+    log = capsys.readouterr().err
+    assert "KazNERD split paper (the paper's: train file -> train, valid -> dev, test -> test)" in log
+    assert "train 48 sentences (2 left out: a variant is in valid or test), dev 48, test 48" in log
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["kaznerd_split"] == {
+        "name": "paper",
+        "train": 48,
+        "dev": 48,
+        "test": 48,
+        "train_dropped_variants": 2,
+    }
+    assert metrics["dev"]["sentences"] == metrics["test"]["sentences"] == 48
+    assert "kaznerd/IOB2_train2.txt" in json.loads((out / "fingerprints.json").read_text())
+    assert "the paper's split: the train file for training (48 sentences" in (out / "README.md").read_text()
