@@ -46,6 +46,9 @@ def test_every_shipped_config_loads() -> None:
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         load_config(path)
     assert load_config(ROOT / "configs" / "xlmr-base.yaml").base_model == "FacebookAI/xlm-roberta-base"
+    # The full-KazNERD CPU recipe refuses to run without the train file.
+    assert load_config(ROOT / "configs" / "full-cpu.yaml").data.kaznerd_split == "paper"
+    assert load_config(ROOT / "configs" / "gpu.yaml").data.kaznerd_split == "auto"
 
 
 def test_crf_refuses_labels_on_every_sub_token() -> None:
