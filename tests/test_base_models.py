@@ -240,6 +240,44 @@ def test_tokenizer_matches_upstream_tokenizer_json(
 
 
 @pytest.mark.integration
+def test_packaged_offsets_land_on_the_word_with_the_same_ids(
+    converted: Path, report_texts: dict[str, str], kaznerd_dir: Path, tmp_path: Path
+) -> None:
+    """The plain pipeline's ``start``/``end`` come from these offsets: before,
+    the first piece of every word began on the space before it."""
+    from transformers import AutoTokenizer
+
+    from kzner.kaznerd import load_split
+    from kzner.word_offsets import offsets_on_words
+
+    before = AutoTokenizer.from_pretrained(converted)
+    offsets_on_words(AutoTokenizer.from_pretrained(converted)).save_pretrained(tmp_path)
+    after = AutoTokenizer.from_pretrained(tmp_path)
+    assert after("Ақтөбе облысы «Ауыл»", return_offsets_mapping=True)["offset_mapping"][1:4] == [
+        (0, 6),
+        (7, 13),
+        (14, 15),
+    ]
+    texts = [*SAMPLES, *report_texts.values()] + [" ".join(s.words) for s in load_split("test", kaznerd_dir)]
+    old, new = before(texts, return_offsets_mapping=True), after(texts, return_offsets_mapping=True)
+    moved = 0
+    for text, ids, new_ids, offsets, new_offsets in zip(
+        texts, old["input_ids"], new["input_ids"], old["offset_mapping"], new["offset_mapping"], strict=True
+    ):
+        assert new_ids == ids, text[:60]
+        for piece, (start, end), (new_start, new_end) in zip(
+            after.convert_ids_to_tokens(ids), offsets, new_offsets, strict=True
+        ):
+            assert new_end == end, text[:60]
+            if piece == "\u2581" or start == end:
+                continue  # a trailing space's own piece; <s>, </s>
+            assert not text[new_start].isspace(), (piece, text[:60])
+            assert new_start == start + text[start].isspace(), (piece, text[:60])
+            moved += new_start != start
+    assert moved > 100_000
+
+
+@pytest.mark.integration
 def test_tokenizer_differs_from_upstream_on_three_code_points_only(
     converted: Path, upstream_tokenizer
 ) -> None:

@@ -64,6 +64,33 @@ def trained(tmp_path_factory, tiny_base: Path, kaznerd_dir: Path) -> Path:
     return train(config, out / "model")
 
 
+def test_model_card_is_a_hub_card_whose_examples_run_as_written(trained: Path) -> None:
+    import contextlib
+    import io
+    import re
+
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(trained / "README.md")
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert card.data.pipeline_tag == "token-classification" and card.data.language == ["kk"]
+    assert card.data.datasets == ["IS2AI/KazNERD"] and card.data.license == "cc-by-4.0"
+    measured = {r.dataset_name: r.metric_value for r in card.data.eval_results}
+    assert measured == {
+        "KazNERD test (our six labels)": round(metrics["test"]["strict"]["micro avg"]["f1-score"], 4),
+        "kzner in-domain dev (regional news texts, never trained on)": round(
+            metrics["in_domain_dev"]["exact"]["micro avg"]["f1"], 4
+        ),
+    }
+    examples = re.findall(r"```python\n(.*?)```", card.text, re.S)
+    assert len(examples) == 2
+    for example in examples:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(example, "README.md", "exec"), {})  # noqa: S102
+        assert printed.getvalue().startswith("[")
+
+
 def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path) -> None:
     for name in (
         "config.json",
