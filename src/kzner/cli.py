@@ -307,7 +307,10 @@ def cmd_ls_rank(args: argparse.Namespace) -> int:
 
 
 def cmd_ls_serve(args: argparse.Namespace) -> int:
-    from kzner.ls_backend import Backend, serve
+    try:
+        from kzner.ls_backend import Backend, serve
+    except ModuleNotFoundError as err:  # an optional extra: say which
+        raise KznerError(f"kzner labelstudio serve needs {err.name}: pip install 'kzner[serve]'") from None
 
     config = load_config(args.config, args.overrides)
     serve(Backend(_load_tagger(args, config.labels), config.read_options()), args.host, args.port)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -186,7 +187,5 @@ def create_app(backend: Backend) -> FastAPI:
 
 
 def serve(backend: Backend, host: str, port: int) -> None:
-    import uvicorn
-
     log.info(f"model {backend.version}: Label Studio ML backend on http://{host}:{port}")
     uvicorn.run(create_app(backend), host=host, port=port, log_level="info")
