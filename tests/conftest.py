@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from kzner.document import LABELS
 from kzner.package import KZNER_CONFIG
 from kzner.tagset import iob_tags
 
+from .ls_server import label_studio
 from .tiny_model import make_tiny_model
 
 # Nothing in the tests may reach for the Hugging Face hub.
@@ -70,19 +72,19 @@ ALPHABET = (
 )
 
 
-@pytest.fixture(scope="session")
-def word_tagger_dir(tmp_path_factory) -> Path:
-    """A packaged tiny model that tags every word B-LOC (a short window, so
-    that long sentences are split into many windows)."""
-    folder = make_tiny_model(tmp_path_factory.mktemp("word-tagger") / "model", ALPHABET)
+def _packaged_tiny_model(folder: Path, set_head: Callable[[torch.nn.Linear], None]) -> Path:
+    """A tiny model packaged as kzner packages (a short window, so that long
+    sentences are split into many windows), its head set by ``set_head``;
+    seeded, so that every run tests the same weights."""
     names = dict(enumerate(iob_tags(LABELS)))
-    model = AutoModelForTokenClassification.from_pretrained(
-        folder, num_labels=len(names), id2label=names, label2id={v: k for k, v in names.items()}
-    )
-    with torch.no_grad():
-        model.classifier.weight.zero_()
-        model.classifier.bias.zero_()
-        model.classifier.bias[iob_tags(LABELS).index("B-LOC")] = 5.0
+    with torch.random.fork_rng():
+        torch.manual_seed(13)
+        make_tiny_model(folder, ALPHABET)
+        model = AutoModelForTokenClassification.from_pretrained(
+            folder, num_labels=len(names), id2label=names, label2id={v: k for k, v in names.items()}
+        )
+        with torch.no_grad():
+            set_head(model.classifier)
     model.save_pretrained(folder)
     settings = {"labels": list(LABELS), "max_length": 16, "stride": 4}
     (folder / KZNER_CONFIG).write_text(json.dumps(settings))
@@ -103,3 +105,35 @@ def kaznerd_with_train(tmp_path_factory, kaznerd_dir: Path) -> Path:
     valid, test = kaznerd.load_split("valid", kaznerd_dir), kaznerd.load_split("test", kaznerd_dir)
     write_train_files(folder, train_sentences(valid, test, fresh=80))
     return folder
+
+
+@pytest.fixture(scope="session")
+def word_tagger_dir(tmp_path_factory) -> Path:
+    """A packaged tiny model that tags every word B-LOC."""
+
+    def every_word_b_loc(head: torch.nn.Linear) -> None:
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[iob_tags(LABELS).index("B-LOC")] = 5.0
+
+    return _packaged_tiny_model(tmp_path_factory.mktemp("word-tagger") / "model", every_word_b_loc)
+
+
+@pytest.fixture(scope="session")
+def mixed_tagger_dir(tmp_path_factory) -> Path:
+    """A packaged tiny model with seeded random weights: its spans, of every
+    label and several words long, depend on the words and their context."""
+
+    def seeded(head: torch.nn.Linear) -> None:
+        head.weight.normal_()
+        head.bias.zero_()
+        head.bias[iob_tags(LABELS).index("O")] = 2.0
+
+    return _packaged_tiny_model(tmp_path_factory.mktemp("mixed-tagger") / "model", seeded)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """One real Label Studio for every integration test: its URL and API token."""
+    with label_studio(tmp_path_factory.mktemp("label-studio")) as url_and_token:
+        yield url_and_token

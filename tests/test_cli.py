@@ -55,17 +55,27 @@ def test_verbose_and_quiet_through_logging(word_tagger_dir: Path, tmp_path: Path
 
 
 def test_help_and_predict_do_not_import_the_heavy_optional_parts() -> None:
-    """label-studio-sdk, matplotlib and crfsuite are for other subcommands."""
+    """label-studio-sdk, matplotlib, crfsuite and the ML backend's web
+    framework are for other subcommands."""
     import subprocess
     import sys
 
     code = (
         "import sys, kzner.cli, kzner.bulk, kzner.outputs, kzner.predict\n"
-        "heavy = {'label_studio_sdk', 'matplotlib', 'pycrfsuite'}\n"
+        "heavy = {'label_studio_sdk', 'matplotlib', 'pycrfsuite', 'fastapi', 'starlette', 'uvicorn'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_serve_without_its_optional_extra_says_what_to_install(monkeypatch, capsys) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if not installed
+    monkeypatch.delitem(sys.modules, "kzner.ls_backend", raising=False)
+    assert cli.main(["labelstudio", "serve", "--model", "unused"]) == 2
+    assert "needs fastapi: pip install 'kzner[serve]'" in capsys.readouterr().err
 
 
 def test_tasks_are_imported_in_batches() -> None:

@@ -1,19 +1,10 @@
-"""The Label Studio loop against a real server (the PyPI ``label-studio``,
-installed by ``make test`` into its own venv and named by $KZNER_LABEL_STUDIO),
-started on 127.0.0.1 with a temporary data dir and stopped by its PID."""
+"""The Label Studio loop against a real server (the ``server`` fixture, see
+tests/ls_server.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +15,8 @@ from kzner.document import LABELS
 from kzner.labelstudio import read_exports
 from kzner.ls_config import labeling_config
 from kzner.predict import Entity
+
+from .ls_server import free_port
 
 # Kazakh letters, «», U+00A0 and a character outside the BMP, in both reports.
 REPORTS = {
@@ -69,62 +62,6 @@ def test_paragraphs_keep_their_offsets() -> None:
     pieces = list(ls_tasks.paragraphs("b.txt", text))
     assert [p.text for p in pieces] == ["Алматы қаласында", text[text.index("«") :]]
     assert all(text[p.offset : p.offset + len(p.text)] == p.text for p in pieces)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[tuple[str, str]]:
-    binary = os.environ.get("KZNER_LABEL_STUDIO")
-    if not binary or not Path(binary).is_file():
-        pytest.fail(
-            f"$KZNER_LABEL_STUDIO must name the label-studio program (make test sets it); got {binary!r}"
-        )
-    data = tmp_path_factory.mktemp("label-studio")
-    port, token = _free_port(), secrets.token_hex(20)
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data),
-        "LABEL_STUDIO_USERNAME": "annotator@example.com",
-        "LABEL_STUDIO_PASSWORD": secrets.token_hex(12),
-    }
-    command = [binary, "start", "--no-browser", "--port", str(port), "--host", url]
-    command += ["--internal-host", "127.0.0.1", "--data-dir", str(data)]
-    command += ["--user-token", token, "--enable-legacy-api-token", "--log-level", "WARNING"]
-    log = (data / "server.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def tail() -> str:
-        return (data / "server.log").read_text()[-3000:]
-
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"label-studio exited with {process.returncode}:\n{tail()}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"label-studio not healthy after 300 s:\n{tail()}")
-            time.sleep(1)
-        yield url, token
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 @pytest.mark.integration
@@ -220,7 +157,7 @@ def test_bad_key_and_dead_server_say_what_to_check(server: tuple[str, str], monk
     assert main(["labelstudio", "create-project", "--title", "nope"]) == 2
     err = capsys.readouterr().err
     assert "refused the key (HTTP 401): check LABEL_STUDIO_API_KEY" in err and "not-the-key" not in err
-    monkeypatch.setenv(ls_client.ENV_URL, f"http://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv(ls_client.ENV_URL, f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv(ls_client.ENV_KEY, token)
     assert main(["labelstudio", "create-project", "--title", "nope"]) == 2
     err = capsys.readouterr().err

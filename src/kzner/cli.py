@@ -324,6 +324,17 @@ def cmd_ls_rank(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ls_serve(args: argparse.Namespace) -> int:
+    try:
+        from kzner.ls_backend import Backend, serve
+    except ModuleNotFoundError as err:  # an optional extra: say which
+        raise KznerError(f"kzner labelstudio serve needs {err.name}: pip install 'kzner[serve]'") from None
+
+    config = load_config(args.config, args.overrides)
+    serve(Backend(_load_tagger(args, config.labels), config.read_options()), args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kzner", description="NER for Kazakh regional reports")
     parser.add_argument("--version", action="version", version=f"kzner {__version__}")
@@ -430,6 +441,15 @@ def _add_labelstudio(commands) -> None:  # noqa: ANN001
     pull.add_argument("-v", "--verbose", action="store_true")
     _config_args(pull)
     pull.set_defaults(func=cmd_ls_pull)
+    serve = ls_commands.add_parser(
+        "serve", help="a Label Studio ML backend: pre-annotations for the tasks of a connected project"
+    )
+    serve.add_argument("--model", required=True, help="trained model directory")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=9090, help="(default: %(default)s)")
+    _config_args(serve)
+    _inference_args(serve)
+    serve.set_defaults(func=cmd_ls_serve)
 
 
 def _add_base_model(commands) -> None:  # noqa: ANN001

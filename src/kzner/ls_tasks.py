@@ -64,6 +64,33 @@ def checked_entities(piece: Piece, entities: Sequence[Entity], labels: Sequence[
     return list(entities)
 
 
+def prediction(
+    entities: Sequence[Entity], model_version: str, control: str = "label", to_name: str = TEXT_NAME
+) -> dict[str, Any]:
+    """The entities as one Label Studio prediction: what a task carries under
+    ``predictions`` and what the ML backend answers for it.
+
+    Per-result ``score`` is the entity's; the prediction's ``score`` is the
+    mean of them, which Label Studio can sort by so that uncertain tasks come
+    first.
+    """
+    results = [
+        {
+            "id": f"kzner-{i}",
+            "from_name": control,
+            "to_name": to_name,
+            "type": "labels",
+            "value": {"start": e.start, "end": e.end, "text": e.text, "labels": [e.label]},
+            "score": e.score,
+        }
+        for i, e in enumerate(entities)
+    ]
+    answer: dict[str, Any] = {"model_version": model_version, "result": results}
+    if entities:
+        answer["score"] = round(sum(e.score for e in entities) / len(entities), 4)
+    return answer
+
+
 def prediction_task(
     text: str,
     entities: list[Entity],
@@ -72,26 +99,11 @@ def prediction_task(
     text_field: str = "text",
     data: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A Label Studio task carrying the entities as one prediction.
-
-    Per-result ``score`` is the entity's; the task's ``score`` is the mean of
-    them, which Label Studio can sort by so that uncertain tasks come first.
-    """
-    results = [
-        {
-            "id": f"kzner-{i}",
-            "from_name": control,
-            "to_name": TEXT_NAME,
-            "type": "labels",
-            "value": {"start": e.start, "end": e.end, "text": e.text, "labels": [e.label]},
-            "score": e.score,
-        }
-        for i, e in enumerate(entities)
-    ]
-    prediction: dict[str, Any] = {"model_version": model_version, "result": results}
-    if entities:
-        prediction["score"] = round(sum(e.score for e in entities) / len(entities), 4)
-    return {"data": {**(data or {}), text_field: text}, "predictions": [prediction]}
+    """A Label Studio task carrying the entities as one prediction."""
+    return {
+        "data": {**(data or {}), text_field: text},
+        "predictions": [prediction(entities, model_version, control)],
+    }
 
 
 def build_tasks(
