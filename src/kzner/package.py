@@ -105,7 +105,7 @@ def card_data(config: Config, metrics: dict, name: str):  # noqa: ANN201
                 dataset_name="KazNERD test (our six labels)",
                 dataset_split="test",
                 metric_type="f1",
-                metric_value=round(strict["f1-score"], 4),
+                metric_value=round(strict["f1"], 4),
                 metric_name="strict micro-F1 (seqeval, IOB2)",
             )
         )
