@@ -11,6 +11,7 @@ from io import BytesIO, TextIOWrapper
 from pathlib import Path
 
 import pytest
+import torch
 
 from kzner.cli import main
 from kzner.errors import KznerError
@@ -84,6 +85,15 @@ def test_predict_reads_folders_jsonl_and_stdin(model_dir: Path, tmp_path: Path, 
     assert [len(line["entities"]) for line in lines] == [len(tokenize(TEXT)), 2, 0, 2, 1, 2]
     assert lines[0]["entities"][1] == {"start": 2, "end": 8, "label": "LOC", "text": "AMANAT", "score": SCORE}
     assert "6 documents, " in capsys.readouterr().err
+
+
+def test_stdin_jsonl_is_read_a_record_at_a_time(model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    records = '{"id": "x1", "text": "Шиелі ауданы"}\n{"text": "Алматы"}\n'
+    monkeypatch.setattr(sys, "stdin", TextIOWrapper(BytesIO(records.encode())))
+    out = tmp_path / "out.jsonl"
+    assert main(["predict", "--model", str(model_dir), "-", "--stdin-jsonl", "--output", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(line["id"], len(line["entities"])) for line in lines] == [("x1", 2), ("-:2", 1)]
 
 
 def test_unreadable_inputs_name_the_file(model_dir: Path, tmp_path: Path, capsys) -> None:
@@ -236,3 +246,13 @@ def test_faster_precisions_keep_offsets_and_refuse_what_cannot_work(model_dir: P
         Tagger.load(model_dir, device="cpu", precision="fp16")
     with pytest.raises(KznerError, match="quantize is dynamic int8 on CPU from fp32"):
         Tagger.load(model_dir, device="cpu", precision="bf16", quantize=True)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_on_cpu_is_bf16_only_where_the_cpu_has_it(monkeypatch, native: bool) -> None:
+    from kzner import predict
+
+    monkeypatch.setattr(predict, "cpu_has_bf16", lambda: native)
+    expected = torch.bfloat16 if native else torch.float32
+    assert predict.pick_dtype("auto", torch.device("cpu")) == expected
+    assert predict.pick_dtype("fp32", torch.device("cpu")) == torch.float32

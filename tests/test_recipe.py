@@ -104,7 +104,7 @@ def test_fp16_on_cpu_is_refused(monkeypatch) -> None:
 
 
 def test_cpu_bf16_probe_exists_in_this_torch() -> None:
-    from kzner.train import cpu_has_bf16
+    from kzner.predict import cpu_has_bf16
 
     assert isinstance(cpu_has_bf16(), bool)
 

@@ -45,7 +45,7 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
         "--precision",
         default="auto",
         choices=["auto", "fp32", "bf16", "fp16"],
-        help="auto: fp32 on CPU, bf16/fp16 on GPU; bf16 is ~2x faster on CPUs with AVX512-BF16/AMX",
+        help="auto: bf16/fp16 on GPU, bf16 on CPUs with native bf16 (AVX512-BF16/AMX), else fp32",
     )
     parser.add_argument("--quantize", action="store_true", help="dynamic int8 linear layers (CPU)")
     parser.add_argument(
@@ -211,26 +211,66 @@ def _writer(fmt: str, out, tagger, model: Path):  # noqa: ANN001, ANN202
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from contextlib import nullcontext
-
-    from kzner.atomic import atomic_file
-    from kzner.bulk import tag_corpus
-    from kzner.inputs import Shard, is_jsonl, plan, read_sources
+    from kzner.inputs import Shard, plan, read_sources
+    from kzner.ranks import Rank
 
     shard = Shard.parse(args.shard) if args.shard else None
+    rank = Rank.from_env()
+    if rank is not None:
+        if not args.output:
+            raise KznerError("predict under torchrun needs --output: rank 0 merges every rank's part into it")
+        rank.use_own_gpu()
     files = plan(args.inputs, shard)
     tagger = _load_tagger(args)
     log.debug(f"{len(files)} input files, model {tagger.version} on {tagger.fold.device}")
-    sources = read_sources(files, args.text_field, args.id_field, shard)
-    total = None if any(is_jsonl(f.path) for f in files) else len(files)
-    target = atomic_file(Path(args.output)) if args.output else nullcontext(sys.stdout)
-    with target as out:
-        writer = _writer(args.format, out, tagger, Path(args.model))
-        summary = tag_corpus(tagger, sources, writer, args.skip_errors, total, min_score=args.min_score)
+    sources = read_sources(files, args.text_field, args.id_field, shard, args.stdin_jsonl)
+    summary = (
+        _predict_alone(args, tagger, sources, files)
+        if rank is None
+        else _predict_part(args, tagger, sources, rank)
+    )
     for failure in summary.failures:
         log.error(f"failed: {failure}")
     log.info(summary.line())
     return 1 if summary.failures else 0
+
+
+def _predict_alone(args: argparse.Namespace, tagger, sources, files):  # noqa: ANN001, ANN202
+    from contextlib import nullcontext
+
+    from kzner.atomic import atomic_file
+    from kzner.bulk import tag_corpus
+    from kzner.inputs import is_jsonl
+
+    total = None if any(is_jsonl(f.path) for f in files) else len(files)
+    target = atomic_file(Path(args.output)) if args.output else nullcontext(sys.stdout)
+    with target as out:
+        writer = _writer(args.format, out, tagger, Path(args.model))
+        return tag_corpus(tagger, sources, writer, args.skip_errors, total, min_score=args.min_score)
+
+
+def _predict_part(args: argparse.Namespace, tagger, sources, rank):  # noqa: ANN001, ANN202
+    """This rank's share into its part; then rank 0 writes --output from all parts."""
+    from collections import deque
+
+    from kzner import ranks
+    from kzner.atomic import atomic_file
+    from kzner.bulk import tag_corpus
+
+    output = Path(args.output)
+    positions: deque[int] = deque()
+    with atomic_file(rank.part(output)) as out:
+        share = ranks.own_share(rank, sources, positions)
+        summary = tag_corpus(
+            tagger, share, ranks.PartWriter(out, positions), args.skip_errors, min_score=args.min_score
+        )
+    ranks.barrier()
+    if rank.index == 0:
+        with atomic_file(output) as out:
+            documents = ranks.merge(rank, output, _writer(args.format, out, tagger, Path(args.model)))
+        log.info(f"rank 0 wrote {documents} documents from {rank.world} ranks to {output}")
+    ranks.leave()
+    return summary
 
 
 def _documents(args: argparse.Namespace):  # noqa: ANN202
@@ -403,6 +443,7 @@ def _add_predict(commands) -> None:  # noqa: ANN001
     pr.add_argument("--format", default="jsonl", choices=["jsonl", "labelstudio", "conll", "html"])
     pr.add_argument("--text-field", default="text", help="JSONL field holding the text")
     pr.add_argument("--id-field", default="id", help="JSONL field naming the document (default: file:line)")
+    pr.add_argument("--stdin-jsonl", action="store_true", help="- is JSONL records, not one text document")
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable inputs, exit 1")
     pr.add_argument("--shard", metavar="I/N", help="only the I-th of N deterministic shards of the input")
     pr.add_argument("--min-score", type=float, default=0.0, help="leave out entities scored below this (0-1)")

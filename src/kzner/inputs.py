@@ -151,12 +151,15 @@ def read_sources(
     text_field: str = "text",
     id_field: str = "id",
     shard: Shard | None = None,
+    stdin_jsonl: bool = False,
 ) -> Iterator[Source | InputError]:
     """Every document of the ``plan``ned files (JSONL records of ``shard``
     only), or an ``InputError`` in the place of one that cannot be read
-    (naming the path, so the user can find it)."""
+    (naming the path, so the user can find it). Stdin is one text document,
+    or with ``stdin_jsonl`` a stream of JSONL records (``cat *.jsonl | kzner
+    predict -``), read one at a time like a JSONL file."""
     for file in files:
-        if is_jsonl(file.path):
+        if is_jsonl(file.path) or (stdin_jsonl and file.path == STDIN):
             yield from _jsonl(file, text_field, id_field, shard)
             continue
         try:

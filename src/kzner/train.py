@@ -46,7 +46,7 @@ from kzner.errors import KznerError
 from kzner.evaluate import score_documents, tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
 from kzner.package import check_labels, read_settings, write_package
-from kzner.predict import Tagger
+from kzner.predict import Tagger, cpu_has_bf16
 from kzner.prune import kept_ids, prune
 from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet
@@ -262,13 +262,6 @@ def dev_predictions(model, fold: torch.Tensor):  # noqa: ANN001, ANN201
         return probabilities @ fold.to(logits.device)
 
     return predict
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU does bf16 matrix products natively (AVX512-BF16 or
-    AMX): there mixed-precision training measured 1.7x faster steps on 2
-    cores; without it bf16 is emulated and slower than fp32."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def resolve_precision(wanted: str) -> str:
