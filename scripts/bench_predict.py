@@ -4,8 +4,8 @@ transformers token-classification pipeline, same model, same documents, one run.
 Documents: the real reports (``$KZNER_REPORTS_DIR``) plus KazNERD test
 sentences joined into documents of ``--sentences-per-doc`` (their gold
 entities give an F1 for each system). Each system runs in a fresh process so
-its peak memory (max RSS) is its own. Printed: docs/s and characters/s of
-each, the ratio to the pipeline, entity agreement with kzner fp32 (identical
+its peak memory (max RSS) is its own. Printed: docs/s, characters/s and
+sub-tokens/s of each, the ratio to the pipeline, entity agreement with kzner fp32 (identical
 start, end and label), F1 on the KazNERD-derived documents, and peak memory.
 
 The pipeline uses ``aggregation_strategy="first"`` with its own striding over
@@ -13,6 +13,8 @@ whole documents (``stride``); kzner splits sentences, sorts windows by length
 and pads each batch only to its longest window. The model was trained on
 sentences, so whole-document windows change its predictions; a second
 pipeline run fed kzner's sentences shows the agreement of the decoders alone.
+"raw fwd" rows time the model's batched forward passes alone at the same
+precision: how close kzner's end-to-end speed comes to the model's own.
 
 Usage: python scripts/bench_predict.py [--model models/kzner-e5-small] [--documents 100] [--fast]
 """
@@ -86,8 +88,9 @@ def run_pipeline(model: str, texts: list[str], batch: int, stride: int, threads:
     started = time.perf_counter()
     predicted = iter(ner(flat, batch_size=batch))
     seconds = time.perf_counter() - started
-    # Its offsets include the space before a word (SentencePiece's '▁'): trim
-    # that, so that only real differences (words, labels) count as disagreement.
+    # Packages written before kzner put offsets on the word began on the space
+    # before it (SentencePiece's '▁'): trim that, so that only real differences
+    # (words, labels) count as disagreement.
     spans = []
     for text, doc in zip(texts, pieces, strict=True):
         found = [(a, e) for a, _ in doc for e in next(predicted)]
@@ -95,6 +98,44 @@ def run_pipeline(model: str, texts: list[str], batch: int, stride: int, threads:
             [Span(_skip_spaces(text, a + e["start"]), a + e["end"], e["entity_group"]) for a, e in found]
         )
     return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: int):
+    """The model's forward passes alone, batched as kzner batches (its
+    sentences, sorted by length, padded per batch), tokenised and padded
+    before the clock starts: the ceiling an end-to-end tagger can approach."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from kzner.predict import pick_dtype
+
+    torch.set_num_threads(threads)
+    dtype = pick_dtype(options.get("precision", "fp32"), torch.device("cpu"))
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    net = AutoModelForTokenClassification.from_pretrained(model, dtype=dtype).eval()
+    words = [[t.text for t in s] for text in texts for s in split_sentences(text, tokenize(text))]
+    ids = sorted(
+        tokenizer(words, is_split_into_words=True, truncation=True, max_length=128)["input_ids"], key=len
+    )
+    batches = [
+        tokenizer.pad({"input_ids": ids[i : i + batch]}, return_tensors="pt")
+        for i in range(0, len(ids), batch)
+    ]
+    with torch.inference_mode():
+        net(**batches[0])
+        started = time.perf_counter()
+        for inputs in batches:
+            net(**inputs)
+    return time.perf_counter() - started, None, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def sub_tokens(model: str, texts: list[str]) -> int:
+    """Real (non-pad) sub-tokens of kzner's sentences, <s> and </s> included:
+    the work every system does, for tokens/s."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    words = [[t.text for t in s] for text in texts for s in split_sentences(text, tokenize(text))]
+    return sum(map(len, tokenizer(words, is_split_into_words=True)["input_ids"]))
 
 
 def _skip_spaces(text: str, start: int) -> int:
@@ -143,18 +184,35 @@ def main() -> None:
         variants |= {"kzner bf16": {"precision": "bf16"}, "kzner int8": {"quantize": True}}
     for name, options in variants.items():
         runs[name] = in_child(run_kzner, args.model, texts, args.batch_size, options, args.threads)
+    for name, options in variants.items():
+        if "quantize" not in options:
+            runs[f"raw fwd{name[5:]}"] = in_child(
+                run_raw, args.model, texts, args.batch_size, options, args.threads
+            )
 
     scored = [i for i, g in enumerate(gold) if g is not None]
     base_seconds = runs["pipeline"][0]
-    print(f"{'system':<12}{'docs/s':>9}{'chars/s':>10}{'speed-up':>9}{'agree':>8}{'F1':>7}{'max RSS':>10}")
+    tokens = sub_tokens(args.model, texts)
+    header = f"{'system':<14}{'docs/s':>8}{'chars/s':>9}{'tokens/s':>9}{'speed-up':>9}{'agree':>7}{'F1':>7}"
+    print(header + f"{'max RSS':>10}")
     for name, (seconds, spans, rss_kb) in runs.items():
-        f1 = span_scores([gold[i] for i in scored], [spans[i] for i in scored])["exact"]["micro avg"]["f1"]
+        quality = "      -      -"
+        if spans is not None:
+            f1 = span_scores([gold[i] for i in scored], [spans[i] for i in scored])["exact"]["micro avg"][
+                "f1"
+            ]
+            quality = f"{agreement(runs['kzner'][1], spans):>7.3f}{f1:>7.3f}"
         print(
-            f"{name:<12}{len(texts) / seconds:>9.2f}{chars / seconds:>10,.0f}{base_seconds / seconds:>8.2f}x"
-            f"{agreement(runs['kzner'][1], spans):>8.3f}{f1:>7.3f}{rss_kb / 1024:>8.0f} MB"
+            f"{name:<14}{len(texts) / seconds:>8.2f}{chars / seconds:>9,.0f}{tokens / seconds:>9,.0f}"
+            f"{base_seconds / seconds:>8.2f}x{quality}{rss_kb / 1024:>8.0f} MB"
         )
+    for name in variants:
+        raw = f"raw fwd{name[5:]}"
+        if raw in runs:
+            print(f"{name}: {runs[raw][0] / runs[name][0]:.2f} of the speed of its raw forward passes")
     print("agree: entities identical to kzner fp32's, over all entities either found (start, end, label)")
     print("pipeline: whole documents, its own striding; pipe/sent.: fed the sentences kzner feeds the model")
+    print("raw fwd: the forward passes alone on kzner's sentences, tokenised and padded beforehand")
     if args.fast:
         print(f"this CPU has native bf16 (AVX512-BF16): {torch.cpu._is_avx512_bf16_supported()}")
     print(f"F1: exact-span micro-F1 on the {len(scored)} KazNERD-derived documents")
