@@ -18,6 +18,7 @@ def fake_metrics(sentences: int, f1: float) -> dict:
         "kaznerd_split": {"name": "valid", "train": sentences, "dev": 1107, "test": 11307},
         "test": {"strict": {"micro avg": {"f1": f1}, **strict}},
         "train": {"wall_seconds": sentences * 0.25},
+        **({"in_domain_dev": {"exact": {"micro avg": {"f1": 0.95}}}} if sentences > 6000 else {}),
     }
 
 
@@ -35,7 +36,8 @@ def test_table_and_figure_from_trained_points(tmp_path: Path) -> None:
     assert lines[0].split()[:4] == ["fraction", "sentences", "micro-F1", "ORG"]
     assert lines[1].split() == ["25%", "(not", "trained)"]
     assert lines[3].split()[:4] == ["100%", "10,060", "0.880", "0.880"]
-    assert lines[3].split()[-2:] == ["41.9", "valid"]
+    assert lines[3].split()[-3:] == ["0.950", "41.9", "valid"]
+    assert lines[2].split()[-3:] == ["-", "21.0", "valid"]  # scored before the in-domain dev part existed
     png = tmp_path / "curve.png"
     learning_curve.plot([p for p in points if p], LABELS, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
