@@ -112,7 +112,7 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
     dtype = pick_dtype(options.get("precision", "fp32"), torch.device("cpu"))
     tokenizer = AutoTokenizer.from_pretrained(model)
     net = AutoModelForTokenClassification.from_pretrained(model, dtype=dtype).eval()
-    words = [[t.text for t in s] for text in texts for s in split_sentences(text, tokenize(text))]
+    words = sentence_words(texts)
     ids = sorted(
         tokenizer(words, is_split_into_words=True, truncation=True, max_length=128)["input_ids"], key=len
     )
@@ -128,13 +128,18 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
     return time.perf_counter() - started, None, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def sentence_words(texts: list[str]) -> list[list[str]]:
+    """The words of every sentence kzner feeds the model, document after document."""
+    return [[t.text for t in s] for text in texts for s in split_sentences(text, tokenize(text))]
+
+
 def sub_tokens(model: str, texts: list[str]) -> int:
     """Real (non-pad) sub-tokens of kzner's sentences, <s> and </s> included:
     the work every system does, for tokens/s."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model)
-    words = [[t.text for t in s] for text in texts for s in split_sentences(text, tokenize(text))]
+    words = sentence_words(texts)
     return sum(map(len, tokenizer(words, is_split_into_words=True)["input_ids"]))
 
 
