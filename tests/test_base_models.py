@@ -268,11 +268,18 @@ def test_packaged_offsets_land_on_the_word_with_the_same_ids(
         for piece, (start, end), (new_start, new_end) in zip(
             after.convert_ids_to_tokens(ids), offsets, new_offsets, strict=True
         ):
+            if start == end:
+                continue  # <s>, </s>
+            if piece == "\u2581":
+                # A ▁ of its own (before digits, say): it was the space, it is
+                # now the next word's first character, or still a trailing space.
+                assert (new_start, new_end) in ((start, end), (end, end + 1)), (piece, text[:60])
+                continue
             assert new_end == end, text[:60]
-            if piece == "\u2581" or start == end:
-                continue  # a trailing space's own piece; <s>, </s>
-            assert not text[new_start].isspace(), (piece, text[:60])
-            assert new_start == start + text[start].isspace(), (piece, text[:60])
+            word = start
+            while text[word].isspace():  # one space, or a run the normaliser folded (\r\n)
+                word += 1
+            assert new_start == word, (piece, text[:60])
             moved += new_start != start
     assert moved > 100_000
 
