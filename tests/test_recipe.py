@@ -67,10 +67,15 @@ def test_label_weights_must_name_our_labels() -> None:
     assert load_config(None, ["train.label_weights={PROJECT: 2}"]).train.label_weights == {"PROJECT": 2.0}
 
 
+def test_crf_refuses_the_distilled_head() -> None:
+    with pytest.raises(ConfigError, match="use model.head: folded with a CRF"):
+        load_config(None, ["model.crf=true"])
+
+
 def test_crf_refuses_per_tag_loss_options() -> None:
     for option in ("train.label_weights={PROJECT: 2}", "train.label_smoothing=0.1"):
         with pytest.raises(ConfigError, match="model.crf trains on the likelihood of whole tag sequences"):
-            load_config(None, ["model.crf=true", option])
+            load_config(None, ["model.crf=true", "model.head=folded", option])
 
 
 @pytest.mark.parametrize(

@@ -133,7 +133,8 @@ def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path)
     assert fingerprints["base_model"] == str(tiny_base)  # a local path is its own fingerprint
     assert (trained / "model.safetensors").stat().st_mode & 0o044 == 0o044  # readable by every user
     model_config = json.loads((trained / "config.json").read_text())
-    assert set(model_config["id2label"].values()) <= set(iob_tags(LABELS))
+    # The head is distilled into our tags, in order: a plain pipeline's argmax is ours.
+    assert list(model_config["id2label"].values()) == iob_tags(LABELS)
     assert "B-PERSON" in model_config["kzner_source_tags"]  # learnt on all KazNERD classes
     log = [json.loads(line) for line in (trained.parent / "model.work" / "metrics.jsonl").open()]
     assert any("eval_f1_strict" in row for row in log)
@@ -301,6 +302,7 @@ def test_keep_packages_the_last_or_the_best_checkpoint(
                 "train.eval_steps=2",
                 "train.early_stopping_patience=10",
                 "train.crf_baseline=false",
+                "model.head=folded",  # packaged as trained, to compare with the checkpoints
                 f"train.keep={keep}",
             ],
         )
@@ -332,6 +334,7 @@ def test_crf_layer_is_trained_packaged_in_the_config_and_used(
             f"base_model={tiny_base}",
             f"data.kaznerd_dir={kaznerd_dir}",
             "model.crf=true",
+            "model.head=folded",
             "train.crf_baseline=false",
         ],
     )
@@ -357,6 +360,17 @@ def test_crf_layer_is_trained_packaged_in_the_config_and_used(
     plain_model = train(again, tmp_path / "plain")
     assert "kzner_crf" not in json.loads((plain_model / "config.json").read_text())
     assert Tagger.load(plain_model, device="cpu").crf is None
+    # That package's head is distilled into our 13 tags; trained further, the
+    # source-class head is drawn afresh over the encoder it keeps.
+    assert json.loads((plain_model / "config.json").read_text())["id2label"] == {
+        str(i): tag for i, tag in enumerate(iob_tags(LABELS))
+    }
+    further = load_config(
+        ROOT / "configs" / "smoke.yaml",
+        [f"base_model={plain_model}", f"data.kaznerd_dir={kaznerd_dir}", "train.crf_baseline=false"],
+    )
+    metrics = json.loads((train(further, tmp_path / "further") / "metrics.json").read_text())
+    assert metrics["train"]["distil"]["pieces"] > 0
 
 
 def test_smoke_training_on_a_train_file_uses_the_papers_split(

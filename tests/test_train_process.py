@@ -87,6 +87,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_base: Path, tmp_path: 
 @pytest.mark.parametrize("crf", ["false", "true"])  # the CRF layer's scores live outside forward()
 def test_two_process_ddp_on_cpu(tiny_base: Path, tmp_path: Path, crf: str) -> None:
     output = tmp_path / "model"
+    head = "folded" if crf == "true" else "distilled"  # rank 0 alone distils, after the loop
     command = [
         sys.executable,
         "-m",
@@ -95,7 +96,16 @@ def test_two_process_ddp_on_cpu(tiny_base: Path, tmp_path: Path, crf: str) -> No
         "--standalone",  # a free port, not a fixed one another run may hold
         "-m",
         "kzner.cli",
-        *kzner_train(tiny_base, output, "--set", "train.max_steps=4", "--set", f"model.crf={crf}"),
+        *kzner_train(
+            tiny_base,
+            output,
+            "--set",
+            "train.max_steps=4",
+            "--set",
+            f"model.crf={crf}",
+            "--set",
+            f"model.head={head}",
+        ),
     ]
     done = subprocess.run(command, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

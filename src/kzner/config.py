@@ -84,6 +84,11 @@ class ModelConfig(_Strict):
     # A linear-chain CRF layer over the head: learned tag-to-tag scores, the
     # whole sentence's tags trained at once (see kzner.crf_layer).
     crf: bool = False
+    # What the package's head predicts. distilled: our IOB2 tags, fitted after
+    # training to the folded distribution (kzner.distil), so a plain pipeline's
+    # argmax is ours. folded: the trained head over every source class, each
+    # output named by the tag it folds into.
+    head: Literal["distilled", "folded"] = "distilled"
 
     @model_validator(mode="after")
     def _stride_fits(self) -> ModelConfig:
@@ -164,6 +169,11 @@ class Config(_Strict):
             raise ValueError(
                 "model.crf chains words at prediction but would chain every sub-token in training: "
                 "it does not take model.label_all_tokens"
+            )
+        if self.model.crf and self.model.head == "distilled":
+            raise ValueError(
+                "model.crf scores transitions between the trained head's classes, which "
+                "model.head: distilled replaces: use model.head: folded with a CRF"
             )
         if self.model.crf and (self.train.label_weights or self.train.label_smoothing):
             raise ValueError(

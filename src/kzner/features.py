@@ -39,7 +39,11 @@ def encode_sentences(tokenizer, sentences: Sequence[Sequence[str]]) -> list[Enco
     if not filled:
         return encoded
     batch = tokenizer(
-        [list(sentences[i]) for i in filled], is_split_into_words=True, add_special_tokens=False
+        [list(sentences[i]) for i in filled],
+        is_split_into_words=True,
+        add_special_tokens=False,
+        # Long sentences are windowed below: the "longer than model_max_length" warning is not ours.
+        verbose=False,
     )
     for row, i in enumerate(filled):
         word_ids = batch.word_ids(row)

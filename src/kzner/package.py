@@ -21,7 +21,6 @@ from kzner.base_models import EMBEDDED_PREFIX
 from kzner.config import Config
 from kzner.errors import KznerError
 from kzner.evaluate import format_comparison, format_table
-from kzner.word_offsets import offsets_on_words
 
 KZNER_CONFIG = "kzner.json"
 
@@ -37,7 +36,7 @@ def write_package(
 ) -> None:
     with atomic_directory(output) as work:
         model.save_pretrained(work)
-        offsets_on_words(tokenizer).save_pretrained(work)
+        tokenizer.save_pretrained(work)
         settings = {
             "kzner_version": __version__,
             "labels": list(config.labels),
@@ -192,17 +191,17 @@ In plain transformers:
 ```python
 from transformers import pipeline
 
-ner = pipeline("token-classification", model="{output}", aggregation_strategy="simple")
+ner = pipeline(
+    "token-classification", model="{output}", aggregation_strategy="simple", stride={config.model.stride}
+)
 print(ner("Ақмола облысында «Жайлы мектеп» жобасы бойынша 2 мектеп салынды."))
 ```
 
-Every head output is named by the label it stands for (outputs for KazNERD
-classes we do not report are named `O`), and `start`/`end` land on the word.
-kzner's own decoder differs: it sums the probabilities of outputs sharing a
-name before choosing, decodes a valid IOB2 sequence, and splits long texts
-into overlapping windows of {config.model.max_length} sub-tokens, so on
-whole documents expect better entities from kzner than from the plain
-pipeline.{crf_note}
+{_head_note(config)}
+kzner's own decoder differs: it decodes a valid IOB2 sequence over whole
+words and splits texts into sentences, each in windows of
+{config.model.max_length} sub-tokens, so expect slightly better entities from
+kzner than from the plain pipeline.{crf_note}
 
 ## Data and licences
 - KazNERD (IS2AI, LREC 2022), CC BY 4.0: {_kaznerd_sources(config, metrics)};
@@ -225,6 +224,23 @@ programme names, amounts, district lists). Labels follow
 `docs/annotation-conventions.md` of the kzner project (quoted names tagged
 without quotes; towns and districts without `қаласы/ауданы`).
 """
+
+
+def _head_note(config: Config) -> str:
+    if config.model.head == "distilled":
+        return (
+            "The head predicts our tags (O, B-/I- of each label), distilled from one\n"
+            "trained on every KazNERD class. The tokenizer cuts raw text into kzner's\n"
+            "words, so the model sees the pieces it learnt from, and `start`/`end` land\n"
+            f"on the word. Its `model_max_length` is the {config.model.max_length}-sub-token window\n"
+            "the model was trained on: pass `stride` for longer texts."
+        )
+    return (
+        "Every head output is named by the label it stands for (outputs for KazNERD\n"
+        "classes we do not report are named `O`); kzner sums the probabilities of\n"
+        "outputs sharing a name before choosing, a plain pipeline takes the argmax\n"
+        "output. `start`/`end` land on the word."
+    )
 
 
 def _kaznerd_sources(config: Config, metrics: dict) -> str:

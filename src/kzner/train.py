@@ -42,6 +42,7 @@ from kzner.crf_baseline import predict_crf, train_crf
 from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
 from kzner.decode import DECODERS, decode
+from kzner.distil import distil_head
 from kzner.errors import KznerError
 from kzner.evaluate import score_documents, tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
@@ -51,6 +52,7 @@ from kzner.prune import kept_ids, prune
 from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
+from kzner.word_offsets import offsets_on_words
 
 log = logging.getLogger(__name__)
 
@@ -335,6 +337,23 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     if config.model.crf:
         setattr(trainer.model.config, CONFIG_KEY, trainer.model.crf.to_config())
         del trainer.model.crf
+    if config.model.head == "distilled":
+        train_extra = {
+            "distil": distil_head(
+                trainer.model,
+                tokenizer,
+                [s.words for s in corpus.train],
+                tagset,
+                config.labels,
+                config.model.max_length,
+                config.model.stride,
+                config.train.eval_batch_size,
+                config.train.seed,
+            )
+        }
+        log.info(f"head distilled into our tags: {train_extra['distil']}")
+    else:
+        train_extra = {}
     train_metrics = {
         **result.metrics,
         "wall_seconds": round(time.time() - started, 1),
@@ -342,6 +361,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         "windows": len(train_set),
         "world_size": trainer.args.world_size,
         "precision": precision,
+        **train_extra,
     }
     score_and_package(trainer.model, tokenizer, config, corpus, train_metrics, work, output)
     return output
@@ -354,11 +374,21 @@ def build_model(config: Config, corpus: Corpus):  # noqa: ANN201
     if Path(base).is_dir() and (settings := read_settings(Path(base))) is not None:
         # Fine-tuning one of our own models further: its head must fit our labels.
         check_labels(Path(base), settings, config.labels)
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    # Raw text in kzner's words, so that a plain pipeline gives the model
+    # the pieces it learnt from; the window trained on is the tokenizer's
+    # model_max_length, so a pipeline with a stride reads long texts in it.
+    tokenizer = offsets_on_words(AutoTokenizer.from_pretrained(base))
+    tokenizer.model_max_length = config.model.max_length
     tagset = TagSet.build(source_tags(corpus.train), config.labels, corpus.mapping)
     names = tagset.folded_names()
     model = AutoModelForTokenClassification.from_pretrained(
-        base, num_labels=len(names), id2label=names, label2id={n: i for i, n in reversed(names.items())}
+        base,
+        num_labels=len(names),
+        id2label=names,
+        label2id={n: i for i, n in reversed(names.items())},
+        # A package with a distilled head predicts 13 tags, not the source
+        # classes trained here: that head is drawn afresh, the encoder kept.
+        ignore_mismatched_sizes=True,
     )
     model.config.kzner_source_tags = list(tagset.source)
     if hasattr(model.config, CONFIG_KEY):

@@ -1,17 +1,22 @@
-"""Offsets that land on the word, for tokenizers whose pieces carry the space.
+"""The packaged tokenizer reads raw text as kzner does: in kzner's words,
+with offsets on the word.
 
-XLM-R's tokenizer family (multilingual-e5 included) turns each space into the
-``▁`` that starts the next piece, so the first piece of every word is aligned
-to the space before it: a plain ``transformers.pipeline`` then reports every
-entity from that space, and ``return_offsets_mapping=True`` is off by one on
-every word. kzner itself never reads those offsets (it tags its own words),
-so this matters to users of the package in plain transformers.
+kzner feeds the model words (kzner.tokenize), each encoded on its own, so
+every word starts with its own ``▁`` piece: ``«Жайлы`` is ``▁«`` ``▁Жайлы``.
+XLM-R's tokenizer family (multilingual-e5 included) reads raw text by
+whitespace alone, so a plain ``transformers.pipeline`` fed the same text gave
+the model ``▁«`` ``Ж`` ``айлы``, pieces it never saw in training, and tagged
+``Ж`` and ``айлы`` as two entities. Its pieces also carried the space before
+the word, so every entity started on that space.
 
-The fix keeps the pieces and ids: the single spaces between words are removed
-before Metaspace runs, and Metaspace prepends the same ``▁`` to each word with
-no character under it, so the piece is aligned to the word alone. The
-normaliser has already folded every run of whitespace into one space; a space
-at the very end of the text still becomes its own ``▁`` piece, as before.
+The packaged tokenizer therefore drops whitespace, cuts the rest into kzner's
+words with kzner's own pattern, and lets Metaspace prepend each word's ``▁``
+with no character under it: raw text gives the ids kzner gives its words,
+and every piece's offsets lie inside its word. Words kzner passes one at a
+time come out as they did before (the pattern cuts a kzner word into
+itself), unless the tokenizer's NFKC makes several words of one (``…``
+becomes three dots); training uses this tokenizer too, so the model learns
+what users' texts give it.
 """
 
 from __future__ import annotations
@@ -20,18 +25,22 @@ import json
 
 from tokenizers import Regex, Tokenizer, pre_tokenizers
 
-# A space with text on its right and, unless it starts the text, on its left.
-_BETWEEN_WORDS = Regex(r"(?<=\S) (?=\S)|^ (?=\S)")
+from kzner.tokenize import WORD_PATTERN
 
 
 def offsets_on_words(tokenizer):  # noqa: ANN001, ANN201
-    """``tokenizer`` (a fast HF tokenizer) with word-aligned offsets, changed in
-    place; any tokenizer that does not split on Metaspace is left as it is."""
+    """``tokenizer`` (a fast HF tokenizer) reading raw text in kzner's words,
+    changed in place; any tokenizer that does not split on Metaspace is left
+    as it is."""
     backend: Tokenizer = tokenizer.backend_tokenizer
     current = backend.pre_tokenizer
     if current is None or json.loads(current.__getstate__())["type"] != "Metaspace":
         return tokenizer
     backend.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Split(_BETWEEN_WORDS, "removed"), current]
+        [
+            pre_tokenizers.Split(Regex(r"\s+"), "removed"),
+            pre_tokenizers.Split(Regex(WORD_PATTERN), "isolated"),
+            current,
+        ]
     )
     return tokenizer
