@@ -8,9 +8,10 @@ its peak memory (max RSS) is its own. Printed: docs/s, characters/s and
 sub-tokens/s of each, the ratio to the pipeline, entity agreement with kzner fp32 (identical
 start, end and label), F1 on the KazNERD-derived documents, and peak memory.
 
-The pipeline uses ``aggregation_strategy="first"`` with its own striding over
-whole documents (``stride``); kzner splits sentences, sorts windows by length
-and pads each batch only to its longest window. The model was trained on
+The pipeline uses ``aggregation_strategy="first"`` (and, in a second run,
+``"simple"``) with its own striding over whole documents (``stride``); kzner
+splits sentences, sorts windows by length and pads each batch only to its
+longest window. The model was trained on
 sentences, so whole-document windows change its predictions; a second
 pipeline run fed kzner's sentences shows the agreement of the decoders alone.
 "raw fwd" rows time the model's batched forward passes alone at the same
@@ -68,12 +69,14 @@ def run_kzner(model: str, texts: list[str], batch: int, options: dict, threads: 
     return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def run_pipeline(model: str, texts: list[str], batch: int, stride: int, threads: int, per_sentence: bool):
+def run_pipeline(
+    model: str, texts: list[str], batch: int, stride: int, threads: int, per_sentence: bool, aggregation: str
+):
     from transformers import pipeline
 
     torch.set_num_threads(threads)
     ner = pipeline(
-        "token-classification", model=model, aggregation_strategy="first", stride=stride, device="cpu"
+        "token-classification", model=model, aggregation_strategy=aggregation, stride=stride, device="cpu"
     )
     # Per sentence: the same pieces kzner feeds the model, so that agreement
     # measures decoding, not the different context of a whole-document window.
@@ -88,15 +91,10 @@ def run_pipeline(model: str, texts: list[str], batch: int, stride: int, threads:
     started = time.perf_counter()
     predicted = iter(ner(flat, batch_size=batch))
     seconds = time.perf_counter() - started
-    # Packages written before kzner put offsets on the word began on the space
-    # before it (SentencePiece's '▁'): trim that, so that only real differences
-    # (words, labels) count as disagreement.
     spans = []
-    for text, doc in zip(texts, pieces, strict=True):
+    for doc in pieces:
         found = [(a, e) for a, _ in doc for e in next(predicted)]
-        spans.append(
-            [Span(_skip_spaces(text, a + e["start"]), a + e["end"], e["entity_group"]) for a, e in found]
-        )
+        spans.append([Span(a + e["start"], a + e["end"], e["entity_group"]) for a, e in found])
     return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -143,10 +141,13 @@ def sub_tokens(model: str, texts: list[str]) -> int:
     return sum(map(len, tokenizer(words, is_split_into_words=True)["input_ids"]))
 
 
-def _skip_spaces(text: str, start: int) -> int:
-    while text[start].isspace():
-        start += 1
-    return start
+def whitespace_edges(texts: list[str], spans: list[list[Span]]) -> int:
+    """Entities that start or end on whitespace: offsets off the word."""
+    return sum(
+        text[s.start].isspace() or text[s.end - 1].isspace()
+        for text, doc in zip(texts, spans, strict=True)
+        for s in doc
+    )
 
 
 def in_child(function, *args):  # noqa: ANN001, ANN002, ANN201
@@ -182,8 +183,9 @@ def main() -> None:
     chars = sum(map(len, texts))
     print(f"{len(texts)} documents, {chars:,} characters; {args.threads} threads, batch {args.batch_size}")
     pipe_args = (args.model, texts, args.batch_size, args.stride, args.threads)
-    runs = {"pipeline": in_child(run_pipeline, *pipe_args, False)}
-    runs["pipe/sent."] = in_child(run_pipeline, *pipe_args, True)
+    runs = {"pipeline": in_child(run_pipeline, *pipe_args, False, "first")}
+    runs["pipe simple"] = in_child(run_pipeline, *pipe_args, False, "simple")
+    runs["pipe/sent."] = in_child(run_pipeline, *pipe_args, True, "first")
     variants = {"kzner": {}}
     if args.fast:
         variants |= {"kzner bf16": {"precision": "bf16"}, "kzner int8": {"quantize": True}}
@@ -198,15 +200,17 @@ def main() -> None:
     scored = [i for i, g in enumerate(gold) if g is not None]
     base_seconds = runs["pipeline"][0]
     tokens = sub_tokens(args.model, texts)
-    header = f"{'system':<14}{'docs/s':>8}{'chars/s':>9}{'tokens/s':>9}{'speed-up':>9}{'agree':>7}{'F1':>7}"
-    print(header + f"{'max RSS':>10}")
+    header = f"{'system':<14}{'docs/s':>8}{'chars/s':>9}{'tokens/s':>9}{'speed-up':>9}"
+    print(header + f"{'agree':>7}{'F1':>7}{'ws':>5}{'max RSS':>10}")
     for name, (seconds, spans, rss_kb) in runs.items():
-        quality = "      -      -"
+        quality = "      -      -    -"
         if spans is not None:
             f1 = span_scores([gold[i] for i in scored], [spans[i] for i in scored])["exact"]["micro avg"][
                 "f1"
             ]
-            quality = f"{agreement(runs['kzner'][1], spans):>7.3f}{f1:>7.3f}"
+            quality = (
+                f"{agreement(runs['kzner'][1], spans):>7.3f}{f1:>7.3f}{whitespace_edges(texts, spans):>5}"
+            )
         print(
             f"{name:<14}{len(texts) / seconds:>8.2f}{chars / seconds:>9,.0f}{tokens / seconds:>9,.0f}"
             f"{base_seconds / seconds:>8.2f}x{quality}{rss_kb / 1024:>8.0f} MB"
@@ -216,7 +220,11 @@ def main() -> None:
         if raw in runs:
             print(f"{name}: {runs[raw][0] / runs[name][0]:.2f} of the speed of its raw forward passes")
     print("agree: entities identical to kzner fp32's, over all entities either found (start, end, label)")
-    print("pipeline: whole documents, its own striding; pipe/sent.: fed the sentences kzner feeds the model")
+    print(
+        'pipeline: whole documents, its own striding, aggregation "first" ("simple": pipe simple); '
+        "pipe/sent.: fed the sentences kzner feeds the model"
+    )
+    print("ws: entities starting or ending on whitespace")
     print("raw fwd: the forward passes alone on kzner's sentences, tokenised and padded beforehand")
     if args.fast:
         print(f"this CPU has native bf16 (AVX512-BF16): {torch.cpu._is_avx512_bf16_supported()}")
