@@ -108,6 +108,19 @@ def test_without_the_train_file_the_split_is_todays_byte_for_byte(
 
 
 @pytest.mark.integration
+def test_one_variant_per_group_keeps_every_sentence_once_and_dev_whole(kaznerd_dir: Path) -> None:
+    every = kaznerd_only(kaznerd_dir, "data.kaznerd_variants=all")
+    one = kaznerd_only(kaznerd_dir, "data.kaznerd_variants=one")
+    groups = [s.id[3:] for s in one.train]
+    assert len(groups) == len(set(groups)) == len({s.id[3:] for s in every.train})
+    assert {s.id for s in one.train} < {s.id for s in every.train}
+    # Drawn, not always the first variant: spelt-out and digit variants both stay.
+    assert {s.id[0] for s in one.train} >= {"A", "B"}
+    assert one.dev == every.dev and one.test == every.test
+    assert one.train == kaznerd_only(kaznerd_dir, "data.kaznerd_variants=one").train
+
+
+@pytest.mark.integration
 def test_with_the_train_file_train_dev_and_test_are_the_papers(
     kaznerd_dir: Path, kaznerd_with_train: Path
 ) -> None:

@@ -43,6 +43,9 @@ class DataConfig(_Strict):
     # split_seed; a smaller fraction is a subset of a larger one), for
     # learning curves. Dev, test and the Label Studio exports stay whole.
     train_fraction: float = Field(1.0, gt=0, le=1)
+    # KazNERD trains on every typographic variant of a sentence (all) or on
+    # one per variant group, drawn with split_seed (one: a shorter loop).
+    kaznerd_variants: Literal["all", "one"] = "all"
     # "full": learn all 25 KazNERD classes and collapse to ours at output (the
     # richer signal measured +5 F1); "mapped": learn our six labels only.
     kaznerd_tags: Literal["full", "mapped"] = "full"

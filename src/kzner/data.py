@@ -65,7 +65,10 @@ def load_corpus(config: Config) -> Corpus:
 
     data = config.data
     split = kaznerd.load(folder, data.kaznerd_split, data.dev_fraction, data.split_seed)
-    train_part = subsample(split.train, data.train_fraction, data.split_seed)
+    train_part = split.train
+    if data.kaznerd_variants == "one":
+        train_part = kaznerd.one_per_group(train_part, data.split_seed)
+    train_part = subsample(train_part, data.train_fraction, data.split_seed)
     split = replace(split, train=train_part).capped(data.max_sentences)
     train = [from_kaznerd(s) for s in split.train]
     dev = [from_kaznerd(s) for s in split.dev]

@@ -216,6 +216,21 @@ def split_by_group(
     return train, dev
 
 
+def one_per_group(sentences: Sequence[KaznerdSentence], seed: int) -> list[KaznerdSentence]:
+    """One typographic variant of each group, drawn with ``seed``, in input order.
+
+    A quarter of KazNERD's sentences restate another with numbers spelt out
+    or Latin-script words; training on one of each cuts the training loop by
+    about a fifth while every sentence is still seen once.
+    """
+    groups: dict[str, list[int]] = {}
+    for n, s in enumerate(sentences):
+        groups.setdefault(s.group, []).append(n)
+    rng = random.Random(seed)
+    kept = {rng.choice(members) for _, members in sorted(groups.items())}
+    return [s for n, s in enumerate(sentences) if n in kept]
+
+
 @dataclass(frozen=True)
 class Split:
     """The KazNERD sentences a corpus trains, develops and tests on, and which
