@@ -10,7 +10,7 @@ import pytest
 
 from kzner import kaznerd
 from kzner.config import ConfigError, expand_globs, load_config
-from kzner.data import CASE_STYLES, Corpus, Sentence, load_corpus, recased, subsample
+from kzner.data import CASE_STYLES, Corpus, Sentence, load_corpus, packed, recased, subsample
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +49,27 @@ def test_the_fraction_and_seed_decide_which_sentences() -> None:
     assert variants == recased(sentences, 0.1, seed=13)
     assert variants != recased(sentences, 0.1, seed=14)
     assert recased(sentences, 0.0, seed=13) == sentences
+
+
+def _numbered(doc: str, count: int, words: int) -> list[Sentence]:
+    tags = ("B-LOC",) + ("O",) * (words - 1)
+    return [
+        Sentence(f"{doc}/{n}", tuple(f"{doc}{n}w{i}" for i in range(words)), tags, tags) for n in range(count)
+    ]
+
+
+def test_packing_joins_following_sentences_of_one_document_up_to_the_budget() -> None:
+    sentences = _numbered("a", 5, 4) + _numbered("b", 2, 4)
+    assert packed(sentences, 0.0, budget=10, seed=13) is sentences
+    joined = packed(sentences, 1.0, budget=10, seed=13)
+    # Two sentences of four words fit in ten; documents are never joined.
+    assert [s.id for s in joined] == ["a/0+1", "a/2+1", "a/4", "b/0+1"]
+    assert [w for s in joined for w in s.words] == [w for s in sentences for w in s.words]
+    assert joined[0].tags == joined[0].gold == ("B-LOC", "O", "O", "O") * 2
+    # About half: some sentences alone, some joined, the same for one seed.
+    half = packed(_numbered("c", 200, 3), 0.5, budget=9, seed=13)
+    alone = sum("+" not in s.id for s in half)
+    assert 70 < alone < 130 and half == packed(_numbered("c", 200, 3), 0.5, budget=9, seed=13)
 
 
 def test_export_globs_name_their_key(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import torch
 from transformers import AutoTokenizer
 
 from kzner.document import LABELS
+from kzner.errors import KznerError
 from kzner.features import encode_sentences, plan_windows
 from kzner.predict import Tagger
 from kzner.tagset import iob_tags
@@ -126,3 +127,23 @@ def test_uncertainty_ranks_documents_by_how_unsure_the_model_is(tokenizer) -> No
     scores = dict(zip(texts, tagger.uncertainty(list(texts.values())), strict=True))
     assert scores["unsure"] > scores["mixed"] > scores["sure"] >= 0
     assert scores["unsure"] > 2.0 and scores["sure"] < 0.01  # ln 13 = 2.56: flat; one-hot: 0
+
+
+def test_paragraph_context_shares_windows_within_a_document_only(tokenizer) -> None:  # noqa: ANN001
+    model = PositionTagger()
+    short, shorter, long = ["а", "бв", "г"], ["д", "е"], sentence(30, seed=3)
+    lengths = [len(e.ids) for e in encode_sentences(tokenizer, [short, shorter, long])]
+    assert lengths[0] + lengths[1] <= MAX_LENGTH - 2 < lengths[0] + lengths[1] + lengths[2]
+    alone = Tagger(model, tokenizer, LABELS, MAX_LENGTH, STRIDE)
+    packed = Tagger(model, tokenizer, LABELS, MAX_LENGTH, STRIDE, context="paragraph")
+    rows = packed.document_probabilities([[short, shorter, long]])
+    # The two short sentences are read from one window, the long one from its own.
+    np.testing.assert_array_equal(np.concatenate(rows[:2]), alone.word_probabilities([short + shorter])[0])
+    np.testing.assert_array_equal(rows[2], alone.word_probabilities([long])[0])
+    assert not np.array_equal(rows[1], alone.word_probabilities([shorter])[0])
+    # Sentences of different documents never share a window.
+    apart = packed.document_probabilities([[short], [shorter]])
+    np.testing.assert_array_equal(apart[1], alone.word_probabilities([shorter])[0])
+    assert alone.document_probabilities([[short, shorter]])[1].shape == rows[1].shape
+    with pytest.raises(KznerError, match="context"):
+        Tagger(model, tokenizer, LABELS, MAX_LENGTH, STRIDE, context="page")

@@ -54,13 +54,27 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
         choices=DECODERS,
         help="viterbi: the most probable valid IOB2 sequence; argmax: each word's best tag alone",
     )
+    parser.add_argument(
+        "--context",
+        default="sentence",
+        choices=["sentence", "paragraph"],
+        help="sentence: a window per sentence; paragraph: a document's sentences packed into "
+        "windows (faster; for models trained with data.packed_fraction)",
+    )
 
 
 def _load_tagger(args: argparse.Namespace, labels=None):  # noqa: ANN001, ANN202
     from kzner.predict import Tagger
 
     return Tagger.load(
-        args.model, args.device, args.batch_size, labels, args.quantize, args.precision, args.decode
+        args.model,
+        args.device,
+        args.batch_size,
+        labels,
+        args.quantize,
+        args.precision,
+        args.decode,
+        args.context,
     )
 
 

@@ -81,6 +81,26 @@ def plan_windows(encoded: Encoded, budget: int, stride: int) -> list[Window]:
         start = max((s for s in starts if start < s <= wanted), default=end)
 
 
+def pack(lengths: Sequence[int], budget: int) -> list[range]:
+    """Consecutive items grouped greedily so each group's lengths sum to at
+    most ``budget`` (an item longer than that stands alone): sentences of
+    one document sharing a window.
+
+    >>> pack([3, 4, 2, 9, 1], budget=7)
+    [range(0, 2), range(2, 3), range(3, 4), range(4, 5)]
+    """
+    groups: list[range] = []
+    start, used = 0, 0
+    for n, length in enumerate(lengths):
+        if n > start and used + length > budget:
+            groups.append(range(start, n))
+            start, used = n, 0
+        used += length
+    if lengths:
+        groups.append(range(start, len(lengths)))
+    return groups
+
+
 def window_features(
     tokenizer,
     encoded: Encoded,

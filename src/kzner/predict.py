@@ -21,10 +21,13 @@ from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.decode import check_decoder, decode
 from kzner.document import Span
 from kzner.errors import KznerError
-from kzner.features import encode_sentences, owner_windows, plan_windows, window_features
+from kzner.features import encode_sentences, owner_windows, pack, plan_windows, window_features
 from kzner.package import KZNER_CONFIG, check_labels, read_settings
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
+
+# sentence: each sentence its own windows; paragraph: sentences packed (Tagger.document_probabilities).
+CONTEXTS = ("sentence", "paragraph")
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,12 @@ class Tagger:
         batch_size: int = 32,
         version: str = "unsaved",
         decoder: str = "viterbi",
+        context: str = "sentence",
     ) -> None:
         check_decoder(decoder)  # before the model is used, not at the first sentence
+        if context not in CONTEXTS:
+            raise KznerError(f"context must be one of {', '.join(CONTEXTS)}, not {context!r}")
+        self.context = context
         self.model = model.eval()
         self.decoder = decoder
         # Names the model in Label Studio predictions (their model_version).
@@ -104,6 +111,7 @@ class Tagger:
         quantize: bool = False,
         precision: str = "auto",
         decoder: str = "viterbi",
+        context: str = "sentence",
     ) -> Tagger:
         """Load a packaged model; with ``labels``, refuse one trained for others.
 
@@ -137,6 +145,7 @@ class Tagger:
             batch_size,
             f"{directory.resolve().name}-{digest.hexdigest()[:8]}{'-int8' if quantize else ''}",
             decoder,
+            context,
         )
 
     @torch.inference_mode()
@@ -193,17 +202,44 @@ class Tagger:
     ) -> list[tuple[list[str], list[float]]]:
         """IOB2 tag and its probability for every word of every sentence
         (``viterbi``: the best sequence IOB2 allows, see kzner.decode)."""
+        return self._decode(self.word_probabilities(sentences, batch_size))
+
+    def _decode(self, distributions: Iterable[np.ndarray]) -> list[tuple[list[str], list[float]]]:
         results = []
-        for rows in self.word_probabilities(sentences, batch_size):
+        for rows in distributions:
             best = decode(rows, self.tagset.output, self.decoder)
             tags = [self.tagset.output[b] for b in best]
             results.append((tags, rows[np.arange(len(best)), best].tolist()))
         return results
 
+    def document_probabilities(
+        self, documents: Sequence[Sequence[Sequence[str]]], batch_size: int | None = None
+    ) -> list[np.ndarray]:
+        """``word_probabilities`` for every sentence of every document, in
+        order. With context ``paragraph``, consecutive sentences of a
+        document share a window up to the model's length: fewer, fuller
+        windows, but only as good as sentence windows for a model trained
+        with ``data.packed_fraction``."""
+        sentences = [sentence for doc in documents for sentence in doc]
+        if self.context == "sentence":
+            return self.word_probabilities(sentences, batch_size)
+        lengths = [len(e.ids) for e in encode_sentences(self.tokenizer, sentences)]
+        groups, first = [], 0
+        for doc in documents:
+            for group in pack(lengths[first : first + len(doc)], self.max_length - 2):
+                groups.append(range(first + group.start, first + group.stop))
+            first += len(doc)
+        joined = [[word for i in group for word in sentences[i]] for group in groups]
+        rows = []
+        for group, probabilities in zip(groups, self.word_probabilities(joined, batch_size), strict=True):
+            cuts = np.cumsum([len(sentences[i]) for i in group])[:-1]
+            rows.extend(np.split(probabilities, cuts))
+        return rows
+
     def pipe(self, texts: Iterable[str], batch_size: int | None = None) -> list[list[Entity]]:
         texts = list(texts)
         sentences = _sentences(texts)
-        predicted = iter(self.predict_words(_words(sentences), batch_size))
+        predicted = iter(self._decode(self.document_probabilities(_words(sentences), batch_size)))
         out = []
         for text, doc in zip(texts, sentences, strict=True):
             entities = []
@@ -231,7 +267,7 @@ class Tagger:
         """Per document, the mean entropy (nats) of its words' tag distributions:
         high where the model hesitates, so where an annotator's label teaches most."""
         sentences = _sentences(texts)
-        rows = iter(self.word_probabilities(_words(sentences), batch_size))
+        rows = iter(self.document_probabilities(_words(sentences), batch_size))
         scores = []
         for doc in sentences:
             probs = np.concatenate([next(rows) for _ in doc]) if doc else np.ones((0, 1))
@@ -245,6 +281,6 @@ def _sentences(texts: Sequence[str]) -> list[list[list]]:
     return [split_sentences(text, tokenize(text)) for text in texts]
 
 
-def _words(documents: Sequence[Sequence[Sequence]]) -> list[list[str]]:
-    """Every sentence of every document as words, in order."""
-    return [[t.text for t in sentence] for doc in documents for sentence in doc]
+def _words(documents: Sequence[Sequence[Sequence]]) -> list[list[list[str]]]:
+    """Every document's sentences as words."""
+    return [[[t.text for t in sentence] for sentence in doc] for doc in documents]
