@@ -52,9 +52,10 @@ def test_the_fraction_and_seed_decide_which_sentences() -> None:
 
 
 def _numbered(doc: str, count: int, words: int) -> list[Sentence]:
-    tags = ("B-LOC",) + ("O",) * (words - 1)
+    # Learnt tags in KazNERD's names, gold in ours: a swap would show.
+    tags, gold = ("B-GPE",) + ("O",) * (words - 1), ("B-LOC",) + ("O",) * (words - 1)
     return [
-        Sentence(f"{doc}/{n}", tuple(f"{doc}{n}w{i}" for i in range(words)), tags, tags) for n in range(count)
+        Sentence(f"{doc}/{n}", tuple(f"{doc}{n}w{i}" for i in range(words)), tags, gold) for n in range(count)
     ]
 
 
@@ -65,11 +66,24 @@ def test_packing_joins_following_sentences_of_one_document_up_to_the_budget() ->
     # Two sentences of four words fit in ten; documents are never joined.
     assert [s.id for s in joined] == ["a/0+1", "a/2+1", "a/4", "b/0+1"]
     assert [w for s in joined for w in s.words] == [w for s in sentences for w in s.words]
-    assert joined[0].tags == joined[0].gold == ("B-LOC", "O", "O", "O") * 2
+    assert joined[0].tags == ("B-GPE", "O", "O", "O") * 2
+    assert joined[0].gold == ("B-LOC", "O", "O", "O") * 2
+    # A sentence over the budget stays alone between its neighbours.
+    long = [*_numbered("c", 1, 3), *_numbered("c", 2, 12)[1:], *_numbered("c", 4, 3)[2:]]
+    assert [s.id for s in packed(long, 1.0, budget=10, seed=13)] == ["c/0", "c/1", "c/2+1"]
     # About half: some sentences alone, some joined, the same for one seed.
-    half = packed(_numbered("c", 200, 3), 0.5, budget=9, seed=13)
+    half = packed(_numbered("d", 200, 3), 0.5, budget=9, seed=13)
     alone = sum("+" not in s.id for s in half)
-    assert 70 < alone < 130 and half == packed(_numbered("c", 200, 3), 0.5, budget=9, seed=13)
+    assert 70 < alone < 130 and half == packed(_numbered("d", 200, 3), 0.5, budget=9, seed=13)
+
+
+def test_kaznerd_runs_never_hold_two_variants_of_one_sentence() -> None:
+    one = ("O",)
+    ids = ["AID1", "BID1", "AID2", "AID3", "DID3", "AID4"]
+    sentences = [Sentence(i, (i,), one, one) for i in ids]
+    runs = packed(sentences, 1.0, budget=10, seed=13)
+    assert [s.id for s in runs] == ["AID1", "BID1+2", "DID3+1"]
+    assert [s.words for s in runs] == [("AID1",), ("BID1", "AID2", "AID3"), ("DID3", "AID4")]
 
 
 def test_export_globs_name_their_key(tmp_path: Path) -> None:

@@ -256,3 +256,27 @@ def test_auto_precision_on_cpu_is_bf16_only_where_the_cpu_has_it(monkeypatch, na
     expected = torch.bfloat16 if native else torch.float32
     assert predict.pick_dtype("auto", torch.device("cpu")) == expected
     assert predict.pick_dtype("fp32", torch.device("cpu")) == torch.float32
+
+
+def test_context_option_reaches_the_tagger(model_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    seen = []
+    load = Tagger.load.__func__
+
+    def recording(cls, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        tagger = load(cls, *args, **kwargs)
+        seen.append(tagger.context)
+        return tagger
+
+    monkeypatch.setattr(Tagger, "load", classmethod(recording))
+    text = write(tmp_path, "a.txt", "Арал қаласы. Шиелі ауданы.".encode())
+    for context in ("paragraph", "sentence"):
+        out = tmp_path / f"{context}.jsonl"
+        assert (
+            main(
+                ["predict", "--model", str(model_dir), "--context", context, str(text), "--output", str(out)]
+            )
+            == 0
+        )
+    assert seen == ["paragraph", "sentence"]
+    # This model tags each word alone, so packing changes nothing but the windows.
+    assert (tmp_path / "paragraph.jsonl").read_text() == (tmp_path / "sentence.jsonl").read_text()

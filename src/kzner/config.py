@@ -63,9 +63,10 @@ class DataConfig(_Strict):
     # capitals or title case (`«АУЫЛ АМАНАТЫ»`, `Amanat`). 0: none.
     case_augment: float = Field(0.0, ge=0, le=1)
     # Fraction of training sentences learnt joined to the sentences after
-    # them in the same document (KazNERD: file order), up to a window, so
-    # that several sentences in one window (whole documents in a plain
-    # pipeline) do not change the labels. 0: one sentence per window.
+    # them in the same document (KazNERD: unrelated neighbours in file order,
+    # never two variants of one sentence), up to a window, so that several
+    # sentences in one window (whole documents in a plain pipeline) do not
+    # change the labels. 0: one sentence per window.
     packed_fraction: float = Field(0.0, ge=0, le=1)
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from itertools import groupby
 from pathlib import Path
 from typing import TypeVar
 
@@ -132,21 +132,23 @@ PIECES_PER_WORD = 2
 def packed(sentences: list[Sentence], fraction: float, budget: int, seed: int) -> list[Sentence]:
     """``sentences`` cut into runs of consecutive sentences of one source up
     to ``budget`` words, about ``fraction`` of them (by sentence) learnt as
-    one window per run, in place of the originals, so training takes no longer.
+    one window per run, in place of the originals, so training takes about
+    as long.
 
     A plain transformers pipeline feeds whole documents, several sentences
     to a window; a model that only ever saw one sentence per window tags
     those worse. The source is the document for in-domain sentences
-    (``doc/n``) and KazNERD's file order for KazNERD's.
+    (``doc/n``); KazNERD's sentences come shuffled, so its runs are
+    unrelated neighbours in file order, never two variants of one sentence
+    (a near-copy whose labels the model could copy).
     """
     if not fraction:
         return sentences
     rng = random.Random(seed)
     out = []
-    for _, same_source in groupby(sentences, key=lambda s: s.id.rpartition("/")[0]):
-        run_of = list(same_source)
-        for group in pack([len(s.words) for s in run_of], budget):
-            run = run_of[group.start : group.stop]
+    for segment in _segments(sentences):
+        for group in pack([len(s.words) for s in segment], budget):
+            run = segment[group.start : group.stop]
             if len(run) == 1 or rng.random() >= fraction:
                 out.extend(run)
                 continue
@@ -159,6 +161,23 @@ def packed(sentences: list[Sentence], fraction: float, budget: int, seed: int) -
                 )
             )
     return out
+
+
+def _segments(sentences: list[Sentence]) -> Iterator[list[Sentence]]:
+    """Consecutive sentences of one source, cut where a KazNERD variant group would repeat."""
+    segment: list[Sentence] = []
+    groups: set[str] = set()
+    for sentence in sentences:
+        group = kaznerd.variant_group(sentence.id)
+        source = sentence.id.rpartition("/")[0]
+        if segment and (source != segment[-1].id.rpartition("/")[0] or group in groups):
+            yield segment
+            segment, groups = [], set()
+        segment.append(sentence)
+        if group is not None:
+            groups.add(group)
+    if segment:
+        yield segment
 
 
 CASE_STYLES = ("upper", "title", "entities upper", "entities title")

@@ -85,7 +85,13 @@ class KaznerdSentence:
     @property
     def group(self) -> str:
         """The variant group: ids that share the number are one sentence."""
-        return _ID.fullmatch(self.id).group(1)  # type: ignore[union-attr]
+        return variant_group(self.id)  # type: ignore[return-value]
+
+
+def variant_group(sentence_id: str) -> str | None:
+    """The variant group of a KazNERD sentence id; None for any other id."""
+    found = _ID.fullmatch(sentence_id)
+    return found.group(1) if found else None
 
 
 def resolve_dir(directory: str | os.PathLike[str] | None = None) -> Path:
