@@ -72,19 +72,26 @@ ALPHABET = (
 )
 
 
-def _packaged_tiny_model(folder: Path, set_head: Callable[[torch.nn.Linear], None]) -> Path:
-    """A tiny model packaged as kzner packages (a short window, so that long
-    sentences are split into many windows), its head set by ``set_head``;
-    seeded, so that every run tests the same weights."""
-    names = dict(enumerate(iob_tags(LABELS)))
+def seeded_tiny_classifier(
+    folder: Path, names: dict[int, str], seed: int, set_head: Callable[[torch.nn.Linear], None]
+):  # noqa: ANN201
+    """A tiny token classifier over ``names`` in ``folder``, its head set by
+    ``set_head``; seeded, so that every run tests the same weights."""
     with torch.random.fork_rng():
-        torch.manual_seed(13)
+        torch.manual_seed(seed)
         make_tiny_model(folder, ALPHABET)
         model = AutoModelForTokenClassification.from_pretrained(
             folder, num_labels=len(names), id2label=names, label2id={v: k for k, v in names.items()}
         )
         with torch.no_grad():
             set_head(model.classifier)
+    return model
+
+
+def _packaged_tiny_model(folder: Path, set_head: Callable[[torch.nn.Linear], None]) -> Path:
+    """A tiny model packaged as kzner packages (a short window, so that long
+    sentences are split into many windows), its head set by ``set_head``."""
+    model = seeded_tiny_classifier(folder, dict(enumerate(iob_tags(LABELS))), 13, set_head)
     model.save_pretrained(folder)
     settings = {"labels": list(LABELS), "max_length": 16, "stride": 4}
     (folder / KZNER_CONFIG).write_text(json.dumps(settings))

@@ -14,7 +14,7 @@ from kzner.document import LABELS
 from kzner.predict import Tagger
 from kzner.tagset import TagSet, iob_tags
 
-from .conftest import ALPHABET
+from .conftest import ALPHABET, seeded_tiny_classifier
 from .tiny_model import make_tiny_model
 
 # More source classes than ours, several folding into one of ours or into O,
@@ -31,15 +31,9 @@ OURS = iob_tags(LABELS)
 def test_targets_are_the_folded_distribution_and_continuations_never_begin(
     tmp_path: Path, kaznerd_dir: Path
 ) -> None:
-    names = TAGSET.folded_names()
-    with torch.random.fork_rng():
-        torch.manual_seed(7)
-        make_tiny_model(tmp_path, ALPHABET)
-        model = AutoModelForTokenClassification.from_pretrained(
-            tmp_path, num_labels=len(names), id2label=names, label2id={n: i for i, n in names.items()}
-        )
-        with torch.no_grad():
-            model.classifier.weight.normal_(std=0.5)
+    model = seeded_tiny_classifier(
+        tmp_path, TAGSET.folded_names(), 7, lambda head: head.weight.normal_(std=0.5)
+    )
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     # Short sentences, one window each: Tagger reads every word where we do.
     sentences = [s.words for s in kaznerd.load_split("valid", kaznerd_dir)[:300] if len(s.words) <= 4]
