@@ -15,6 +15,7 @@ from kzner.config import expand_globs, load_config
 from kzner.decode import DECODERS
 from kzner.errors import KznerError
 from kzner.evaluate import format_comparison, format_table
+from kzner.features import CONTEXTS
 from kzner.inputs import InputError
 from kzner.labelstudio import format_report, read_exports
 
@@ -57,7 +58,7 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--context",
         default="sentence",
-        choices=["sentence", "paragraph"],
+        choices=CONTEXTS,
         help="sentence: a window per sentence; paragraph: a document's sentences packed into "
         "windows (faster; for models trained with data.packed_fraction)",
     )

@@ -14,6 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 IGNORE = -100  # the label id PyTorch's cross-entropy skips
+# What shares a window at prediction: each sentence its own (sentence), or a
+# document's consecutive sentences packed up to the window (paragraph; ``pack``).
+CONTEXTS = ("sentence", "paragraph")
 
 
 @dataclass(frozen=True)

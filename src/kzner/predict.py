@@ -21,13 +21,10 @@ from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.decode import check_decoder, decode
 from kzner.document import Span
 from kzner.errors import KznerError
-from kzner.features import encode_sentences, owner_windows, pack, plan_windows, window_features
+from kzner.features import CONTEXTS, encode_sentences, owner_windows, pack, plan_windows, window_features
 from kzner.package import KZNER_CONFIG, check_labels, read_settings
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
-
-# sentence: each sentence its own windows; paragraph: sentences packed (Tagger.document_probabilities).
-CONTEXTS = ("sentence", "paragraph")
 
 
 @dataclass(frozen=True)
