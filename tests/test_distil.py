@@ -37,7 +37,7 @@ def test_targets_are_the_folded_distribution_and_continuations_never_begin(
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     # Short sentences, one window each: Tagger reads every word where we do.
     sentences = [s.words for s in kaznerd.load_split("valid", kaznerd_dir)[:300] if len(s.words) <= 4]
-    hidden, targets, starts = piece_targets(model, tokenizer, sentences, TAGSET, 126, 4, 16)
+    hidden, targets, starts = piece_targets(model, tokenizer, sentences, TAGSET, 126, 4, 16, False)
     assert hidden.shape == (len(targets), model.config.hidden_size)
     assert torch.allclose(targets.sum(-1), torch.ones(len(targets)), atol=1e-5)
     begins = torch.tensor([tag.startswith("B-") for tag in OURS])
@@ -51,6 +51,30 @@ def test_targets_are_the_folded_distribution_and_continuations_never_begin(
     )
     expected = np.concatenate(tagger.word_probabilities(by_length))
     assert np.allclose(targets[starts].numpy(), expected, atol=1e-5)
+
+
+def test_learnt_continuations_are_read_at_their_own_piece(tmp_path: Path, kaznerd_dir: Path) -> None:
+    """Trained with ``label_all_tokens``, a later piece's target is what the
+    trained head says at that piece, B- mass included, not its word's."""
+    model = seeded_tiny_classifier(
+        tmp_path, TAGSET.folded_names(), 7, lambda head: head.weight.normal_(std=0.5)
+    )
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path)
+    words = next(
+        s.words
+        for s in kaznerd.load_split("valid", kaznerd_dir)
+        if 3 <= len(tokenizer(s.words, is_split_into_words=True)["input_ids"]) - len(s.words) <= 100
+    )
+    _, targets, starts = piece_targets(model, tokenizer, [words], TAGSET, 126, 4, 16, True)
+    encoded = tokenizer(words, is_split_into_words=True, return_tensors="pt")
+    with torch.inference_mode():
+        folded = model(**encoded).logits.softmax(-1)[0, 1:-1] @ torch.from_numpy(TAGSET.fold_matrix())
+    word_ids = encoded.word_ids()[1:-1]
+    assert starts.tolist() == [i == 0 or word_ids[i - 1] != w for i, w in enumerate(word_ids)]
+    assert not starts.all()
+    assert torch.allclose(targets, folded, atol=1e-5)
+    begins = torch.tensor([tag.startswith("B-") for tag in OURS])
+    assert targets[~starts][:, begins].sum() > 0
 
 
 def test_fitted_head_follows_the_folded_argmax_where_the_raw_argmax_does_not() -> None:
@@ -90,7 +114,9 @@ def test_distil_head_replaces_the_head_by_one_over_our_tags(tmp_path: Path, kazn
     )
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     sentences = [s.words for s in kaznerd.load_split("valid", kaznerd_dir)[:50]]
-    report = distil_head(model, tokenizer, sentences, TAGSET, LABELS, 32, 4, 16, seed=1)
+    report = distil_head(
+        model, tokenizer, sentences, TAGSET, LABELS, 32, 4, 16, seed=1, continuations_learnt=True
+    )
     assert report["sentences"] == 50 and report["pieces"] > 500
     assert model.config.id2label == dict(enumerate(OURS))
     assert model.classifier.out_features == len(OURS) == model.num_labels

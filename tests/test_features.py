@@ -46,14 +46,14 @@ class FakeTokenizer:
     cls_token_id, sep_token_id = 100, 101
 
 
-def test_first_sub_token_labelled_unless_label_all_tokens() -> None:
+def test_first_sub_token_labelled_unless_continuations_given() -> None:
     enc = Encoded([5, 6, 7, 8], [0, 0, 1, 1], [0, 2])
     window = plan_windows(enc, 10, 2)[0]
-    f = window_features(FakeTokenizer(), enc, window, [3, 4], label_all_tokens=False)
+    f = window_features(FakeTokenizer(), enc, window, [3, 4])
     assert f["input_ids"] == [100, 5, 6, 7, 8, 101]
     assert f["labels"] == [IGNORE, 3, IGNORE, 4, IGNORE, IGNORE]
-    f = window_features(FakeTokenizer(), enc, window, [3, 4], label_all_tokens=True)
-    assert f["labels"] == [IGNORE, 3, 3, 4, 4, IGNORE]
+    f = window_features(FakeTokenizer(), enc, window, [3, 4], continuation_ids=[9, 4])
+    assert f["labels"] == [IGNORE, 3, 9, 4, 4, IGNORE]
 
 
 def test_tagset_folds_kaznerd_classes_into_ours() -> None:
@@ -89,3 +89,30 @@ def test_span_scores_exact_and_overlap() -> None:
     assert scores["exact"]["micro avg"] == {"precision": 0.3333, "recall": 0.5, "f1": 0.4, "support": 2}
     assert scores["overlap"]["ORG"]["f1"] == 1.0
     assert scores["overlap"]["LOC"]["precision"] == 0.5
+
+
+def test_label_all_tokens_moves_b_to_i_on_later_pieces(tiny_base) -> None:
+    from transformers import AutoTokenizer
+
+    from kzner.config import load_config
+    from kzner.data import Sentence
+    from kzner.train import training_features
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    words = ("Қызылорда", "облысы", "мен", "Арал")
+    tags = ("B-GPE", "I-GPE", "O", "B-GPE")
+    encoded = tokenizer(list(words), is_split_into_words=True)
+    assert len(encoded["input_ids"]) > len(words) + 2, "every word one piece: the test proves nothing"
+    label_ids = {"O": 0, "B-GPE": 1, "I-GPE": 2}
+    sentence = Sentence("s", words, tags, tags)
+    for label_all, later in ((False, {-100}), (True, {0, 2})):
+        config = load_config(None, [f"model.label_all_tokens={str(label_all).lower()}"])
+        labels = training_features(tokenizer, [sentence], label_ids, config)[0]["labels"]
+        word_ids = encoded.word_ids()
+        firsts = [i for i, w in enumerate(word_ids) if w is not None and word_ids.index(w) == i]
+        assert [labels[i] for i in firsts] == [1, 2, 0, 1]
+        rest = [labels[i] for i, w in enumerate(word_ids) if w is not None and i not in firsts]
+        assert set(rest) <= later and (not label_all or 2 in rest)
+        for i, w in enumerate(word_ids):
+            if w is not None and i not in firsts and label_all:
+                assert labels[i] == label_ids[tags[w].replace("B-", "I-")]

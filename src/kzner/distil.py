@@ -8,12 +8,15 @@ wins. So after the training loop a new linear head over O and B-/I- of our
 labels is fitted on the frozen encoder to the folded distribution the trained
 head gives on training sentences, and that head is what gets packaged.
 
-Pieces after a word's first are never labelled in training, and HF's
-``"simple"`` aggregation joins pieces by their own tags; they learn the
-word's distribution with its B- mass moved to I-, so the pieces of a word
-join into one entity and never start one. One linear head cannot fit both
-kinds of piece at once, and word starts are what kzner and ``"first"``
-aggregation read, so continuations weigh less (``CONTINUATION_WEIGHT``).
+HF's ``"simple"`` aggregation joins pieces by their own tags. Trained with
+``model.label_all_tokens``, every piece learnt its tag (B- moved to I- after
+a word's first), and the new head fits the trained head's folded output at
+every piece alike. Otherwise pieces after a word's first were never
+labelled: they learn the word's distribution with its B- mass moved to I-,
+so the pieces of a word join into one entity and never start one; one linear
+head cannot fit both kinds of piece at once, and word starts are what kzner
+and ``"first"`` aggregation read, so continuations weigh less
+(``CONTINUATION_WEIGHT``).
 
 Fitting a linear softmax to fixed features and soft targets is convex: L-BFGS
 over all pieces at once converges in seconds, so the cost is one forward
@@ -30,7 +33,7 @@ import numpy as np
 import torch
 
 from kzner.features import encode_sentences, plan_windows, window_features
-from kzner.tagset import TagSet, iob_tags
+from kzner.tagset import TagSet, continuation_tag, iob_tags
 
 # Sentences whose pieces the new head is fitted on: ~83k pieces for a
 # 384 x 13 head is plenty, and the forward pass over them is the whole cost.
@@ -52,7 +55,7 @@ def continuation_matrix(tags: Sequence[str]) -> np.ndarray:
     index = {tag: i for i, tag in enumerate(tags)}
     matrix = np.zeros((len(tags), len(tags)), dtype=np.float32)
     for i, tag in enumerate(tags):
-        matrix[i, index["I-" + tag[2:]] if tag.startswith("B-") else i] = 1.0
+        matrix[i, index[continuation_tag(tag)]] = 1.0
     return matrix
 
 
@@ -64,20 +67,27 @@ def piece_targets(
     budget: int,
     stride: int,
     batch_size: int,
+    continuations_learnt: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The classifier's input at every word piece of every window, the folded
-    distribution the trained head gives there (continuations: their word's,
-    B- moved to I-), and whether the piece starts its word."""
+    distribution the trained head gives there (continuations not learnt in
+    training: their word's, B- moved to I-), and whether the piece starts its word."""
     fold = torch.from_numpy(tagset.fold_matrix())
     onward = torch.from_numpy(continuation_matrix(tagset.output))
-    jobs = []  # (features, per position: the position its target is read from, or -1)
+    # (features, per position: the position its target is read from or -1,
+    # and whether it starts its word)
+    jobs = []
     for enc in encode_sentences(tokenizer, sentences):
         for window in plan_windows(enc, budget, stride) if enc.ids else []:
-            sources = [-1]  # <s>
+            sources, word_starts = [-1], [False]  # <s>
             for p in range(window.start, window.end):
                 first = enc.first[enc.word_ids[p]]
-                sources.append(first - window.start + 1 if first >= window.start else -1)
-            jobs.append((window_features(tokenizer, enc, window, None, False), [*sources, -1]))
+                source = p if continuations_learnt else first
+                sources.append(source - window.start + 1 if source >= window.start else -1)
+                word_starts.append(p == first)
+            jobs.append(
+                (window_features(tokenizer, enc, window, None), [*sources, -1], [*word_starts, False])
+            )
     jobs.sort(key=lambda job: len(job[1]))
     captured: dict[str, torch.Tensor] = {}
     hook = model.classifier.register_forward_hook(lambda _m, inputs, _o: captured.update(h=inputs[0]))
@@ -91,12 +101,13 @@ def piece_targets(
                 batch = tokenizer.pad([job[0] for job in chunk], return_tensors="pt").to(device)
                 folded = model(**batch).logits.float().softmax(-1).cpu() @ fold
                 states = captured["h"].float().cpu()
-                for row, (_, sources) in enumerate(chunk):
+                for row, (_, sources, word_starts) in enumerate(chunk):
                     at = torch.tensor([p for p, s in enumerate(sources) if s >= 0])
                     source = torch.tensor([s for s in sources if s >= 0])
-                    first = at == source
+                    first = torch.tensor([word_starts[p] for p in at.tolist()])
                     wanted = folded[row, source]
-                    targets.append(torch.where(first[:, None], wanted, wanted @ onward))
+                    # a target read at the word's first piece for a later one moves B- to I-
+                    targets.append(torch.where((at == source)[:, None], wanted, wanted @ onward))
                     hidden.append(states[row, at])
                     starts.append(first)
     finally:
@@ -137,6 +148,7 @@ def distil_head(
     stride: int,
     batch_size: int,
     seed: int,
+    continuations_learnt: bool,
 ) -> dict:
     """Replace ``model``'s head over ``tagset.source`` by one over our IOB2
     tags (in place); returns how well the new head's argmax agrees with the
@@ -145,9 +157,10 @@ def distil_head(
     if len(sentences) > SENTENCES:
         sentences = random.Random(seed).sample(list(sentences), SENTENCES)
     hidden, targets, starts = piece_targets(
-        model, tokenizer, sentences, tagset, max_length - 2, stride, batch_size
+        model, tokenizer, sentences, tagset, max_length - 2, stride, batch_size, continuations_learnt
     )
-    head = fit_head(hidden, targets, torch.where(starts, 1.0, CONTINUATION_WEIGHT))
+    weight = 1.0 if continuations_learnt else CONTINUATION_WEIGHT
+    head = fit_head(hidden, targets, torch.where(starts, 1.0, weight))
     with torch.no_grad():
         agree = head(hidden).argmax(-1) == targets.argmax(-1)
     old = model.classifier

@@ -1,7 +1,9 @@
 """Words and tags -> sub-token model inputs, and sub-token outputs -> words.
 
-Only the first sub-token of a word carries its label (HF's ``run_ner`` rule;
-``label_all_tokens`` labels the rest too). A sentence longer than the model's
+Only the first sub-token of a word carries its label (HF's ``run_ner`` rule);
+with ``label_all_tokens`` the rest carry it too, B- moved to I- (``run_ner``'s
+``b_to_i_label``), so a word's pieces read as one entity piece by piece, as
+HF's ``"simple"`` aggregation reads them. A sentence longer than the model's
 window becomes several overlapping windows that start on word boundaries, so
 no word is ever truncated away: in training every word is labelled in some
 window, and at prediction every word takes its label from the window where it
@@ -109,9 +111,10 @@ def window_features(
     encoded: Encoded,
     window: Window,
     tag_ids: Sequence[int] | None,
-    label_all_tokens: bool,
+    continuation_ids: Sequence[int] | None = None,
 ) -> dict[str, list[int]]:
-    """Model inputs for one window, with ``<s>``/``</s>`` and labels when tags are given."""
+    """Model inputs for one window, with ``<s>``/``</s>`` and labels when tags
+    are given; a word's later pieces are labelled only with ``continuation_ids``."""
     ids = [tokenizer.cls_token_id, *encoded.ids[window.start : window.end], tokenizer.sep_token_id]
     features = {"input_ids": ids, "attention_mask": [1] * len(ids)}
     if tag_ids is not None:
@@ -119,7 +122,10 @@ def window_features(
         for position in range(window.start, window.end):
             word = encoded.word_ids[position]
             is_first = encoded.first[word] == position
-            labels.append(tag_ids[word] if is_first or label_all_tokens else IGNORE)
+            if is_first:
+                labels.append(tag_ids[word])
+            else:
+                labels.append(IGNORE if continuation_ids is None else continuation_ids[word])
         labels.append(IGNORE)
         features["labels"] = labels
     return features

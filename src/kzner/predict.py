@@ -160,7 +160,7 @@ class Tagger:
             windows = plan_windows(enc, self.max_length - 2, self.stride) if enc.ids else []
             plans.append(windows)
             for w, window in enumerate(windows):
-                features = window_features(self.tokenizer, enc, window, None, False)
+                features = window_features(self.tokenizer, enc, window, None)
                 # Where the window's words start: the positions a CRF layer chains.
                 words = [p - window.start + 1 for p in enc.first if window.start <= p < window.end]
                 jobs.append((s, w, features, words if self.crf else []))

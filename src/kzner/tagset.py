@@ -30,6 +30,16 @@ def iob_tags(labels: Sequence[str]) -> list[str]:
     return [OUTSIDE] + [f"{p}-{label}" for label in labels for p in ("B", "I")]
 
 
+def continuation_tag(tag: str) -> str:
+    """The tag a word's later pieces carry: its own with B- moved to I-, so
+    no piece after the first starts an entity.
+
+    >>> [continuation_tag(t) for t in ["O", "B-ORG", "I-ORG"]]
+    ['O', 'I-ORG', 'I-ORG']
+    """
+    return "I-" + tag[2:] if tag.startswith("B-") else tag
+
+
 @dataclass(frozen=True)
 class TagSet:
     source: tuple[str, ...]  # the head's outputs, as the training data names them

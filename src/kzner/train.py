@@ -50,7 +50,7 @@ from kzner.package import check_labels, read_settings, write_package
 from kzner.predict import Tagger, cpu_has_bf16
 from kzner.prune import kept_ids, prune
 from kzner.report import write_confusion_png, write_html
-from kzner.tagset import TagSet
+from kzner.tagset import TagSet, continuation_tag
 from kzner.tokenize import split_sentences, tokenize
 from kzner.word_offsets import offsets_on_words
 
@@ -191,8 +191,11 @@ def training_features(
     encodings = encode_sentences(tokenizer, [sentence.words for sentence in sentences])
     for sentence, encoded in zip(sentences, encodings, strict=True):
         tags = [label_ids[t] for t in sentence.tags]
+        onward = (
+            [label_ids[continuation_tag(t)] for t in sentence.tags] if config.model.label_all_tokens else None
+        )
         for window in plan_windows(encoded, config.model.max_length - 2, config.model.stride):
-            rows.append(window_features(tokenizer, encoded, window, tags, config.model.label_all_tokens))
+            rows.append(window_features(tokenizer, encoded, window, tags, onward))
     return Dataset.from_list(rows)
 
 
@@ -214,7 +217,7 @@ def dev_features(
         )
         owners = owner_windows(encoded, windows)
         for w, window in enumerate(windows):
-            features = window_features(tokenizer, encoded, window, None, False)
+            features = window_features(tokenizer, encoded, window, None)
             labels = [IGNORE] * len(features["input_ids"])
             words = [word for word, owner in enumerate(owners) if owner == w]
             for word in words:
@@ -349,6 +352,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
                 config.model.stride,
                 config.train.eval_batch_size,
                 config.train.seed,
+                config.model.label_all_tokens,
             )
         }
         log.info(f"head distilled into our tags: {train_extra['distil']}")
