@@ -21,7 +21,16 @@ from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.decode import check_decoder, decode
 from kzner.document import Span
 from kzner.errors import KznerError
-from kzner.features import CONTEXTS, encode_sentences, owner_windows, pack, plan_windows, window_features
+from kzner.features import (
+    CONTEXTS,
+    Encoded,
+    encode_sentences,
+    join,
+    owner_windows,
+    pack,
+    plan_windows,
+    window_features,
+)
 from kzner.package import KZNER_CONFIG, check_labels, read_settings
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
@@ -145,7 +154,6 @@ class Tagger:
             context,
         )
 
-    @torch.inference_mode()
     def word_probabilities(
         self, sentences: Sequence[Sequence[str]], batch_size: int | None = None
     ) -> list[np.ndarray]:
@@ -153,7 +161,10 @@ class Tagger:
         over our IOB2 tags, read at its first sub-token (with a CRF layer,
         its marginal given the window's words; a word without sub-tokens,
         e.g. only a zero-width character, is certainly O)."""
-        encoded = encode_sentences(self.tokenizer, sentences)
+        return self._probabilities(encode_sentences(self.tokenizer, sentences), batch_size)
+
+    @torch.inference_mode()
+    def _probabilities(self, encoded: Sequence[Encoded], batch_size: int | None) -> list[np.ndarray]:
         jobs = []  # (sentence, window index, features, positions of the window's words)
         plans = []
         for s, enc in enumerate(encoded):
@@ -184,9 +195,9 @@ class Tagger:
             for (s, w, features, _), p in zip(chunk, folded, strict=True):
                 probs[(s, w)] = p[: len(features["input_ids"])]
         results = []
-        for s, words in enumerate(sentences):
-            enc, windows = encoded[s], plans[s]
-            rows = np.zeros((len(words), len(self.tagset.output)), dtype=np.float32)
+        for s, enc in enumerate(encoded):
+            windows = plans[s]
+            rows = np.zeros((len(enc.first), len(self.tagset.output)), dtype=np.float32)
             rows[:, self.tagset.output.index(OUTSIDE)] = 1.0
             for word, owner in enumerate(owner_windows(enc, windows) if windows else []):
                 if owner >= 0:
@@ -220,15 +231,16 @@ class Tagger:
         sentences = [sentence for doc in documents for sentence in doc]
         if self.context == "sentence":
             return self.word_probabilities(sentences, batch_size)
-        lengths = [len(e.ids) for e in encode_sentences(self.tokenizer, sentences)]
+        encoded = encode_sentences(self.tokenizer, sentences)
         groups, first = [], 0
         for doc in documents:
-            for group in pack(lengths[first : first + len(doc)], self.max_length - 2):
+            lengths = [len(e.ids) for e in encoded[first : first + len(doc)]]
+            for group in pack(lengths, self.max_length - 2):
                 groups.append(range(first + group.start, first + group.stop))
             first += len(doc)
-        joined = [[word for i in group for word in sentences[i]] for group in groups]
+        joined = [join([encoded[i] for i in group]) for group in groups]
         rows = []
-        for group, probabilities in zip(groups, self.word_probabilities(joined, batch_size), strict=True):
+        for group, probabilities in zip(groups, self._probabilities(joined, batch_size), strict=True):
             cuts = np.cumsum([len(sentences[i]) for i in group])[:-1]
             rows.extend(np.split(probabilities, cuts))
         return rows
