@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
@@ -106,7 +107,10 @@ def test_fitted_head_follows_the_folded_argmax_where_the_raw_argmax_does_not() -
     assert (got == wanted)[held_out & differs].float().mean() > 0.85
 
 
-def test_distil_head_replaces_the_head_by_one_over_our_tags(tmp_path: Path, kaznerd_dir: Path) -> None:
+@pytest.mark.parametrize("continuations_learnt", [False, True])
+def test_distil_head_replaces_the_head_by_one_over_our_tags(
+    tmp_path: Path, kaznerd_dir: Path, continuations_learnt: bool
+) -> None:
     names = TAGSET.folded_names()
     make_tiny_model(tmp_path, ALPHABET)
     model = AutoModelForTokenClassification.from_pretrained(
@@ -115,7 +119,16 @@ def test_distil_head_replaces_the_head_by_one_over_our_tags(tmp_path: Path, kazn
     tokenizer = AutoTokenizer.from_pretrained(tmp_path)
     sentences = [s.words for s in kaznerd.load_split("valid", kaznerd_dir)[:50]]
     report = distil_head(
-        model, tokenizer, sentences, TAGSET, LABELS, 32, 4, 16, seed=1, continuations_learnt=True
+        model,
+        tokenizer,
+        sentences,
+        TAGSET,
+        LABELS,
+        32,
+        4,
+        16,
+        seed=1,
+        continuations_learnt=continuations_learnt,
     )
     assert report["sentences"] == 50 and report["pieces"] > 500
     assert model.config.id2label == dict(enumerate(OURS))

@@ -64,8 +64,8 @@ def join(parts: Sequence[Encoded]) -> Encoded:
     """Consecutive sentences as one: each word is encoded on its own, so this
     is what encoding their words together gives, without a second tokenizer call.
 
-    >>> join([Encoded([5, 6], [0, 0], [0]), Encoded([7], [0], [0])])
-    Encoded(ids=[5, 6, 7], word_ids=[0, 0, 1], first=[0, 2])
+    >>> join([Encoded([5, 6], [0, 0], [0]), Encoded([7], [1], [-1, 0])])  # a word without pieces
+    Encoded(ids=[5, 6, 7], word_ids=[0, 0, 2], first=[0, -1, 2])
     """
     ids, word_ids, first = [], [], []
     for part in parts:
