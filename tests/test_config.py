@@ -52,5 +52,5 @@ def test_every_shipped_config_loads() -> None:
 
 
 def test_crf_refuses_labels_on_every_sub_token() -> None:
-    with pytest.raises(ConfigError, match="model.crf chains words .* model.label_all_tokens"):
-        load_config(None, ["model.crf=true", "model.label_all_tokens=true"])
+    with pytest.raises(ConfigError, match="model.crf chains words .* model.label_all_tokens: false"):
+        load_config(None, ["model.crf=true", "model.head=folded"])

@@ -75,7 +75,7 @@ def test_crf_refuses_the_distilled_head() -> None:
 def test_crf_refuses_per_tag_loss_options() -> None:
     for option in ("train.label_weights={PROJECT: 2}", "train.label_smoothing=0.1"):
         with pytest.raises(ConfigError, match="model.crf trains on the likelihood of whole tag sequences"):
-            load_config(None, ["model.crf=true", "model.head=folded", option])
+            load_config(None, ["model.crf=true", "model.head=folded", "model.label_all_tokens=false", option])
 
 
 @pytest.mark.parametrize(

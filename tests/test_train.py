@@ -335,6 +335,7 @@ def test_crf_layer_is_trained_packaged_in_the_config_and_used(
             f"data.kaznerd_dir={kaznerd_dir}",
             "model.crf=true",
             "model.head=folded",
+            "model.label_all_tokens=false",
             "train.crf_baseline=false",
         ],
     )

@@ -76,8 +76,8 @@ class ModelConfig(_Strict):
     max_length: int = Field(128, ge=8)
     # Sub-tokens shared by neighbouring windows.
     stride: int = Field(32, ge=0)
-    # Label every sub-token of a word, not only the first.
-    label_all_tokens: bool = False
+    # Label a word's later sub-tokens too, with its tag moved B- to I-.
+    label_all_tokens: bool = True
     # The 250k-row embedding is most of the model and most of the optimiser
     # step on CPU; freezing it is the cheap default.
     freeze_embeddings: bool = True
@@ -174,15 +174,15 @@ class Config(_Strict):
             raise ValueError(f"train.label_weights names labels not in `labels`: {unknown}")
         if any(w <= 0 for w in self.train.label_weights.values()):
             raise ValueError("train.label_weights must all be positive")
-        if self.model.crf and self.model.label_all_tokens:
-            raise ValueError(
-                "model.crf chains words at prediction but would chain every sub-token in training: "
-                "it does not take model.label_all_tokens"
-            )
         if self.model.crf and self.model.head == "distilled":
             raise ValueError(
                 "model.crf scores transitions between the trained head's classes, which "
                 "model.head: distilled replaces: use model.head: folded with a CRF"
+            )
+        if self.model.crf and self.model.label_all_tokens:
+            raise ValueError(
+                "model.crf chains words at prediction but would chain every sub-token in training: "
+                "set model.label_all_tokens: false with a CRF"
             )
         if self.model.crf and (self.train.label_weights or self.train.label_smoothing):
             raise ValueError(
