@@ -83,7 +83,7 @@ class ModelConfig(_Strict):
     freeze_embeddings: bool = True
     # Freeze this many of the encoder's lowest layers as well: backward stops
     # above them, so each CPU step is cheaper. 0: train every layer.
-    freeze_layers: int = Field(0, ge=0)
+    freeze_layers: int = Field(2, ge=0)
     # Keep only the sub-tokens that training/dev data and vocab_texts use
     # (plus all single characters): a far smaller model, same tokenisation of
     # those texts.
@@ -107,7 +107,7 @@ class ModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    epochs: float = Field(4, gt=0)
+    epochs: float = Field(3, gt=0)
     # Stop early after this many steps when set (smoke runs).
     max_steps: int | None = Field(None, gt=0)
     learning_rate: float = Field(3e-4, gt=0)
@@ -145,7 +145,7 @@ class TrainConfig(_Strict):
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
     # Also train a CRF on word features on the same split and report it beside
     # the model: the baseline the transformer has to beat (about a minute).
-    crf_baseline: bool = True
+    crf_baseline: bool = False
     # Where the packaged model goes (models/<name>); checkpoints go beside it.
     output: str = "models/kzner-e5-small"
 
