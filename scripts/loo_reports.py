@@ -12,7 +12,7 @@ Models go to ``OUT/<name>`` and are reused when already trained (see
 scripts/ablate.py), so an interrupted run picks up where it stopped.
 
 Usage: python scripts/loo_reports.py configs/default.yaml [--out models/loo] [--decode argmax]
-                                     [--no-kaznerd-only] [--set key=value ...]
+                                     [--no-kaznerd-only] [--folds 0 2] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -80,6 +80,9 @@ def main() -> None:
         action="store_false",
         help="skip the KazNERD-only model (one training fewer; it does not depend on the annotations)",
     )
+    parser.add_argument(
+        "--folds", type=int, nargs="+", metavar="K", help="only these folds (from 0, in export order)"
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     config = load_config(args.config, args.overrides)
@@ -96,6 +99,8 @@ def main() -> None:
     results: dict[str, list[dict]] = {name: [] for name in models}
     lines = []
     for k, task in enumerate(tasks):
+        if args.folds is not None and k not in args.folds:
+            continue
         source = task.get("data", {}).get("source") or f"task {task.get('id', k)}"
         held_out, train = args.out / f"fold-{k}-test.json", args.out / f"fold-{k}-train.json"
         held_out.write_text(json.dumps([task], ensure_ascii=False), encoding="utf-8")
