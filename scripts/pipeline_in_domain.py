@@ -4,8 +4,9 @@ loads the package in ``transformers.pipeline`` gets on whole documents,
 against what kzner gets from the same package.
 
 Printed per system: exact and overlap span micro-F1 on character spans.
-The pipeline runs with ``stride`` over whole documents, with
-``aggregation_strategy`` "first" and "simple".
+Both run as ``scripts/bench_predict.py`` runs them: the pipeline with
+``stride`` over whole documents, with ``aggregation_strategy`` "first" and
+"simple".
 
 Usage: python scripts/pipeline_in_domain.py [--model models/kzner-e5-small] [exports ...]
 """
@@ -13,14 +14,12 @@ Usage: python scripts/pipeline_in_domain.py [--model models/kzner-e5-small] [exp
 from __future__ import annotations
 
 import argparse
+import os
 
-from transformers import pipeline
-
+from bench_predict import run_kzner, run_pipeline
 from kzner.config import expand_globs
-from kzner.document import Span
 from kzner.evaluate import span_scores
 from kzner.labelstudio import load_documents
-from kzner.predict import Tagger
 
 
 def main() -> None:
@@ -33,14 +32,11 @@ def main() -> None:
     args = parser.parse_args()
     docs = load_documents(expand_globs(args.exports, "exports"))
     texts = [d.text for d in docs]
-    predicted = {"kzner predict": [[e.span for e in found] for found in Tagger.load(args.model).pipe(texts)]}
+    threads, batch = os.cpu_count() or 1, 32
+    predicted = {"kzner predict": run_kzner(args.model, texts, batch, {}, threads)[1]}
     for strategy in ("first", "simple"):
-        ner = pipeline(
-            "token-classification", model=args.model, aggregation_strategy=strategy, stride=args.stride
-        )
-        predicted[f'pipeline "{strategy}"'] = [
-            [Span(e["start"], e["end"], e["entity_group"]) for e in ner(text)] for text in texts
-        ]
+        run = run_pipeline(args.model, texts, batch, args.stride, threads, False, strategy)
+        predicted[f'pipeline "{strategy}"'] = run[1]
     gold = [list(d.spans) for d in docs]
     print(f"{args.model}: {len(docs)} documents, {sum(map(len, gold))} gold spans")
     print(f"{'system':<20}{'exact':>8}{'overlap':>9}")
