@@ -54,7 +54,7 @@ class DataConfig(_Strict):
     # Label Studio exports mixed into training (globs, relative to the working directory).
     annotations: list[str] = ["annotations/*.json"]
     # In-domain documents are scarce: each is repeated this many times per epoch.
-    annotation_oversample: int = Field(3, ge=1)
+    annotation_oversample: int = Field(2, ge=1)
     # Label Studio exports never trained on, scored after training (the
     # in-domain dev part); a document also in data.annotations is an error.
     in_domain_dev: list[str] = ["annotations/dev/*.json"]
