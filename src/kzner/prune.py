@@ -5,9 +5,10 @@ parameters; Kazakh reports and KazNERD use a few thousand rows. Pruning keeps
 every piece that tokenising the given texts produces, plus every
 single-character piece (so any text still segments as it would, character by
 character at worst, never into ``<unk>``) and the special tokens. A Unigram
-segmentation is the best-scoring path over the vocabulary; removing pieces
-that the kept texts' best paths do not use cannot change those paths, so the
-kept texts tokenise exactly as before. The result is a plain, smaller HF model
+segmentation is the best-scoring path over the vocabulary, a WordPiece one
+the longest piece at each step; removing pieces that the kept texts'
+segmentations do not use changes neither, so the kept texts tokenise exactly
+as before. The result is a plain, smaller HF model
 and tokenizer that ``from_pretrained`` loads like any other.
 """
 
@@ -29,13 +30,15 @@ class PruneError(KznerError):
 
 def kept_ids(tokenizer, sentences: Iterable[Iterable[str]]) -> list[int]:
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
-    if spec["model"]["type"] != "Unigram":
+    if spec["model"]["type"] not in ("Unigram", "WordPiece"):
         raise PruneError(
             f"vocabulary pruning supports Unigram (SentencePiece) tokenizers such as XLM-R and e5, "
-            f"not {spec['model']['type']}; set model.prune_vocab: false"
+            f"and WordPiece ones, not {spec['model']['type']}; set model.prune_vocab: false"
         )
     keep = {t["id"] for t in spec["added_tokens"]}
-    keep.update(i for i, (piece, _) in enumerate(spec["model"]["vocab"]) if len(piece.lstrip("\u2581")) <= 1)
+    keep.update(
+        i for piece, i in _pieces(spec["model"]) if len(piece.lstrip("\u2581").removeprefix("##")) <= 1
+    )
     batch: list[list[str]] = []
     for words in sentences:
         batch.append(list(words))
@@ -44,6 +47,12 @@ def kept_ids(tokenizer, sentences: Iterable[Iterable[str]]) -> list[int]:
             batch = []
     keep.update(_ids(tokenizer, batch))
     return sorted(keep)
+
+
+def _pieces(model: dict) -> list[tuple[str, int]]:
+    if model["type"] == "Unigram":
+        return [(piece, i) for i, (piece, _score) in enumerate(model["vocab"])]
+    return list(model["vocab"].items())
 
 
 def _ids(tokenizer, batch: list[list[str]]) -> set[int]:
@@ -61,8 +70,11 @@ def prune(
     new_id = {old: new for new, old in enumerate(keep)}
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
     vocab = spec["model"]["vocab"]
-    spec["model"]["vocab"] = [vocab[i] for i in keep]
-    spec["model"]["unk_id"] = new_id[spec["model"]["unk_id"]]
+    if spec["model"]["type"] == "Unigram":
+        spec["model"]["vocab"] = [vocab[i] for i in keep]
+        spec["model"]["unk_id"] = new_id[spec["model"]["unk_id"]]
+    else:
+        spec["model"]["vocab"] = {piece: new_id[i] for piece, i in vocab.items() if i in new_id}
     for token in spec["added_tokens"]:
         token["id"] = new_id[token["id"]]
     for special in (spec.get("post_processor") or {}).get("special_tokens", {}).values():

@@ -53,6 +53,7 @@ from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet, continuation_tag
 from kzner.tokenize import split_sentences, tokenize
 from kzner.word_offsets import offsets_on_words
+from kzner.word_pieces import word_aware
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +404,8 @@ def build_model(config: Config, corpus: Corpus):  # noqa: ANN201
         keep = kept_ids(tokenizer, vocabulary_sentences(corpus, config.model.vocab_texts))
         log.info(f"vocabulary pruned to {len(keep):,} of {len(tokenizer):,} sub-tokens")
         model, tokenizer = prune(model, tokenizer, keep)
+    if config.model.word_aware:
+        model, tokenizer = word_aware(model, tokenizer)
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     freeze_lowest_layers(model, config.model.freeze_layers)
