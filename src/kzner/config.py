@@ -90,7 +90,7 @@ class ModelConfig(_Strict):
     prune_vocab: bool = True
     # Read the (sentencepiece) vocabulary as WordPiece, so that a plain
     # transformers pipeline fuses pieces over kzner's words (kzner.word_pieces).
-    word_aware: bool = False
+    word_aware: bool = True
     # Extra raw-text files (globs) whose words pruning must keep, e.g. reports.
     vocab_texts: list[str] = []
     # A linear-chain CRF layer over the head: learned tag-to-tag scores, the

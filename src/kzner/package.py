@@ -192,7 +192,10 @@ In plain transformers:
 from transformers import pipeline
 
 ner = pipeline(
-    "token-classification", model="{output}", aggregation_strategy="simple", stride={config.model.stride}
+    "token-classification",
+    model="{output}",
+    aggregation_strategy="{_aggregation(config)}",
+    stride={config.model.stride},
 )
 print(ner("Ақмола облысында «Жайлы мектеп» жобасы бойынша 2 мектеп салынды."))
 ```
@@ -226,14 +229,27 @@ without quotes; towns and districts without `қаласы/ауданы`).
 """
 
 
+def _aggregation(config: Config) -> str:
+    """``first`` fuses pieces over real words only with a word-aware (WordPiece)
+    tokenizer; over whitespace words it would tag ``«Жайлы`` by its ``«``."""
+    return "first" if config.model.word_aware else "simple"
+
+
 def _head_note(config: Config) -> str:
     if config.model.head == "distilled":
+        words = (
+            "The tokenizer cuts raw text into kzner's\n"
+            'words and reads its vocabulary as WordPiece, so `"first"` tags each of\n'
+            "kzner's words by its first piece, as kzner does"
+            if config.model.word_aware
+            else "The tokenizer cuts raw text into kzner's\nwords"
+        )
         return (
             "The head predicts our tags (O, B-/I- of each label), distilled from one\n"
-            "trained on every KazNERD class. The tokenizer cuts raw text into kzner's\n"
-            "words, so the model sees the pieces it learnt from, and `start`/`end` land\n"
-            f"on the word. Its `model_max_length` is the {config.model.max_length}-sub-token window\n"
-            "the model was trained on: pass `stride` for longer texts."
+            f"trained on every KazNERD class. {words}; the model sees the pieces it\n"
+            "learnt from, and `start`/`end` land on the word. Its `model_max_length` is\n"
+            f"the {config.model.max_length}-sub-token window the model was trained on: pass\n"
+            "`stride` for longer texts."
         )
     return (
         "Every head output is named by the label it stands for (outputs for KazNERD\n"
