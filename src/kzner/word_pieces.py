@@ -8,9 +8,9 @@ has none, so the pipeline falls back to whitespace words and ``«Жайлы``
 takes the tag of ``«``. The same vocabulary read as WordPiece is word-aware:
 a ``▁`` piece becomes a word-initial piece, any other piece a ``##``
 continuation, ids unchanged. WordPiece splits greedily longest-first, not by
-Unigram's best path, so about a quarter of words get other pieces than the
-base model was pretrained with: a model must be trained with this view, not
-given it afterwards (``scripts/word_aware_view.py`` counts how many).
+Unigram's best path: 77% of the words of KazNERD test and the reports keep
+their sentencepiece pieces, the rest get others, so the model is trained
+with this view rather than given it afterwards.
 
 Sentencepiece spells some words only as ``▁`` plus a continuation (``.``,
 ``,``); WordPiece needs a word-initial piece for every word, so each single
