@@ -88,8 +88,9 @@ class ModelConfig(_Strict):
     # (plus all single characters): a far smaller model, same tokenisation of
     # those texts.
     prune_vocab: bool = True
-    # Read the (sentencepiece) vocabulary as WordPiece, so that a plain
-    # transformers pipeline fuses pieces over kzner's words (kzner.word_pieces).
+    # Read a sentencepiece vocabulary as WordPiece, so that a plain
+    # transformers pipeline fuses pieces over kzner's words (kzner.word_pieces);
+    # other tokenizers are left as they are.
     word_aware: bool = True
     # Extra raw-text files (globs) whose words pruning must keep, e.g. reports.
     vocab_texts: list[str] = []

@@ -8,8 +8,8 @@ character at worst, never into ``<unk>``) and the special tokens. A Unigram
 segmentation is the best-scoring path over the vocabulary, a WordPiece one
 the longest piece at each step; removing pieces that the kept texts'
 segmentations do not use changes neither, so the kept texts tokenise exactly
-as before. The result is a plain, smaller HF model
-and tokenizer that ``from_pretrained`` loads like any other.
+as before. The result is a plain, smaller HF model and tokenizer that
+``from_pretrained`` loads like any other.
 """
 
 from __future__ import annotations
