@@ -61,13 +61,10 @@ def word_aware(model: torch.nn.Module, tokenizer) -> tuple[torch.nn.Module, PreT
         model_max_length=tokenizer.model_max_length,
     )
     if copies:
-        old = model.get_input_embeddings()
-        rows = torch.tensor([source for _name, source in copies], dtype=torch.long)
-        embedding = torch.nn.Embedding(size + len(copies), old.embedding_dim, padding_idx=old.padding_idx)
-        embedding.weight.data.copy_(torch.cat([old.weight.data[:size], old.weight.data[rows]]))
-        embedding.weight.requires_grad_(old.weight.requires_grad)
-        model.set_input_embeddings(embedding)
-        model.config.vocab_size = embedding.num_embeddings
+        model.resize_token_embeddings(size + len(copies), mean_resizing=False)
+        weight = model.get_input_embeddings().weight
+        with torch.no_grad():
+            weight[size:] = weight[[source for _name, source in copies]]
     return model, viewed
 
 
