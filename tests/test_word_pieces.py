@@ -55,7 +55,7 @@ def test_plain_pipeline_first_reads_kzners_words(viewed) -> None:
     """With the sentencepiece tokenizer the pipeline fused whitespace words,
     so ``«AMANAT»`` was one word tagged by ``«``; with the WordPiece view a
     random model's "first" entities are exactly kzner's own (first piece of
-    each of kzner's words, argmax), quotes and brackets apart."""
+    each of kzner's words, argmax), next to quotes and brackets too."""
     from transformers import pipeline
 
     from kzner.predict import Tagger
