@@ -237,12 +237,11 @@ def _aggregation(config: Config) -> str:
 
 def _head_note(config: Config) -> str:
     if config.model.head == "distilled":
-        words = (
-            "The tokenizer cuts raw text into kzner's\n"
-            'words and reads its vocabulary as WordPiece, so `"first"` tags each of\n'
+        words = "The tokenizer cuts raw text into kzner's\nwords" + (
+            ' and reads its vocabulary as WordPiece, so `"first"` tags each of\n'
             "kzner's words by its first piece, as kzner does"
             if config.model.word_aware
-            else "The tokenizer cuts raw text into kzner's\nwords"
+            else ""
         )
         return (
             "The head predicts our tags (O, B-/I- of each label), distilled from one\n"

@@ -36,9 +36,7 @@ def kept_ids(tokenizer, sentences: Iterable[Iterable[str]]) -> list[int]:
             f"and WordPiece ones, not {spec['model']['type']}; set model.prune_vocab: false"
         )
     keep = {t["id"] for t in spec["added_tokens"]}
-    keep.update(
-        i for piece, i in _pieces(spec["model"]) if len(piece.lstrip("\u2581").removeprefix("##")) <= 1
-    )
+    keep.update(i for text, i in _pieces(spec["model"]) if len(text) <= 1)
     batch: list[list[str]] = []
     for words in sentences:
         batch.append(list(words))
@@ -50,9 +48,11 @@ def kept_ids(tokenizer, sentences: Iterable[Iterable[str]]) -> list[int]:
 
 
 def _pieces(model: dict) -> list[tuple[str, int]]:
+    """Each piece's text without its marker (Unigram's word-initial ``▁``,
+    WordPiece's ``##`` continuation), and its id."""
     if model["type"] == "Unigram":
-        return [(piece, i) for i, (piece, _score) in enumerate(model["vocab"])]
-    return list(model["vocab"].items())
+        return [(piece.lstrip("\u2581"), i) for i, (piece, _score) in enumerate(model["vocab"])]
+    return [(piece.removeprefix("##"), i) for piece, i in model["vocab"].items()]
 
 
 def _ids(tokenizer, batch: list[list[str]]) -> set[int]:
