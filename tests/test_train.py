@@ -321,6 +321,34 @@ def test_keep_packages_the_last_or_the_best_checkpoint(
     assert any((packaged["last"][name] != packaged["best"][name]).any() for name in packaged["last"])
 
 
+def test_dev_evaluation_during_training_changes_nothing_but_time(
+    tmp_path: Path, tiny_base: Path, kaznerd_dir: Path
+) -> None:
+    """The default evaluates dev only after training (nothing chooses on
+    earlier evaluations): the weights must be those an evaluating run gets."""
+    from safetensors.torch import load_file
+
+    from kzner.train import train
+
+    packaged, logs = {}, {}
+    for name, overrides in {
+        "evaluating": ["train.eval_steps=2", "train.early_stopping_patience=10"],
+        "not evaluating": ["train.eval_steps=null", "train.early_stopping_patience=null"],
+    }.items():
+        config = load_config(
+            ROOT / "configs" / "smoke.yaml",
+            [f"base_model={tiny_base}", f"data.kaznerd_dir={kaznerd_dir}", "train.crf_baseline=false"]
+            + overrides,
+        )
+        packaged[name] = load_file(train(config, tmp_path / name / "model") / "model.safetensors")
+        logs[name] = [json.loads(line) for line in (tmp_path / name / "model.work" / "metrics.jsonl").open()]
+    assert any("eval_f1_strict" in row for row in logs["evaluating"])
+    assert not any("eval_f1_strict" in row for row in logs["not evaluating"])
+    evaluating, not_evaluating = packaged.values()
+    assert evaluating.keys() == not_evaluating.keys()
+    assert all((evaluating[k] == not_evaluating[k]).all() for k in evaluating)
+
+
 def test_crf_layer_is_trained_packaged_in_the_config_and_used(
     tmp_path: Path, tiny_base: Path, kaznerd_dir: Path
 ) -> None:

@@ -130,10 +130,12 @@ class TrainConfig(_Strict):
     # Loss weight per label (B- and I- tags of it), e.g. {PROJECT: 2.0}: rare
     # labels count more. Unnamed labels and O weigh 1.
     label_weights: dict[str, float] = {}
-    # Evaluate on dev (and checkpoint) every this many steps; null: once per epoch.
+    # Checkpoint, and evaluate on dev, every this many steps; null: once per
+    # epoch, evaluating only where something chooses on dev (early stopping,
+    # keep: best). Dev is scored once more after training either way.
     eval_steps: int | None = Field(None, ge=1)
-    # Evaluations without a better dev strict micro-F1 before stopping.
-    early_stopping_patience: int = Field(2, ge=1)
+    # Evaluations without a better dev strict micro-F1 before stopping; null: no early stopping.
+    early_stopping_patience: int | None = Field(None, ge=1)
     # Which weights to package. last: those at the end of the schedule (or
     # where early stopping stopped); best: the checkpoint with the best dev
     # F1. Dev is KazNERD news, so "best" can pick an earlier, less-trained

@@ -90,6 +90,14 @@ class _Trainer(Trainer):
                     optimizer.add_param_group({**settings, "params": params, "lr": rate})
         return optimizer
 
+    def evaluate(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        # Iterating the dev loader draws a seed from the global generator,
+        # which would shift every later dropout mask: with the generator
+        # restored, the weights trained do not depend on how often dev is
+        # evaluated (tests/test_train.py).
+        with torch.random.fork_rng(devices=[]):
+            return super().evaluate(*args, **kwargs)
+
     def _get_eval_sampler(self, eval_dataset):  # noqa: ANN001, ANN202
         # Length grouping would shuffle dev rows, and dev scoring maps rows
         # back to sentences by position: keep them in order.
@@ -315,6 +323,9 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     precision = resolve_precision(config.train.precision)
     fold = torch.from_numpy(tagset.fold_matrix())
     args = training_arguments(config, work, total, every, precision)
+    callbacks = [JsonlLog(work / "metrics.jsonl")]
+    if config.train.early_stopping_patience is not None:
+        callbacks.append(EarlyStoppingCallback(config.train.early_stopping_patience))
     trainer = _Trainer(
         model=model,
         args=args,
@@ -326,10 +337,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         head_learning_rate=config.train.head_learning_rate,
         layer_decay=config.train.layer_decay,
         preprocess_logits_for_metrics=dev_predictions(model, fold),
-        callbacks=[
-            EarlyStoppingCallback(config.train.early_stopping_patience),
-            JsonlLog(work / "metrics.jsonl"),
-        ],
+        callbacks=callbacks,
     )
     work.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -422,7 +430,15 @@ def training_arguments(
 ) -> TrainingArguments:
     """Dev evaluation and checkpoints on one cadence, so that ``--resume`` and
     ``train.keep: best`` always find the step they chose; batches grouped by
-    length, since padding is most of a CPU step's waste."""
+    length, since padding is most of a CPU step's waste. Dev is evaluated
+    during training only where asked (``train.eval_steps``) or where
+    something chooses on it: on 2 CPU cores each pass costs as many seconds
+    as 30 training steps, and the score after training is there anyway."""
+    evaluates = (
+        config.train.eval_steps is not None
+        or config.train.early_stopping_patience is not None
+        or config.train.keep == "best"
+    )
     return TrainingArguments(
         output_dir=str(work / "checkpoints"),
         num_train_epochs=config.train.epochs,
@@ -433,7 +449,7 @@ def training_arguments(
         weight_decay=config.train.weight_decay,
         warmup_steps=int(config.train.warmup_ratio * total),
         label_smoothing_factor=config.train.label_smoothing,
-        eval_strategy="steps",
+        eval_strategy="steps" if evaluates else "no",
         eval_steps=every,
         save_strategy="steps",
         save_steps=every,
