@@ -432,8 +432,8 @@ def training_arguments(
     ``train.keep: best`` always find the step they chose; batches grouped by
     length, since padding is most of a CPU step's waste. Dev is evaluated
     during training only where asked (``train.eval_steps``) or where
-    something chooses on it: on 2 CPU cores each pass costs as many seconds
-    as 30 training steps, and the score after training is there anyway."""
+    something chooses on it: on 2 CPU cores each pass costs as long as
+    about 35 training steps, and the score after training is there anyway."""
     evaluates = (
         config.train.eval_steps is not None
         or config.train.early_stopping_patience is not None
