@@ -51,7 +51,9 @@ def score(model: Path, held_out: Path, decoder: str) -> dict:
 
 
 def row(name: str, scores: dict, labels: list[str]) -> str:
-    cells = "".join(f"{scores['exact'].get(label, {}).get('f1', 0.0):>9.3f}" for label in labels)
+    # A label neither in the gold spans nor predicted has no F1: a dash, not 0.
+    exact_f1 = {label: f"{entry['f1']:.3f}" for label, entry in scores["exact"].items()}
+    cells = "".join(f"{exact_f1.get(label, '-'):>9}" for label in labels)
     exact, overlap = scores["exact"]["micro avg"]["f1"], scores["overlap"]["micro avg"]["f1"]
     return f"{name:<28}{exact:>8.3f}{overlap:>9.3f}{cells}"
 
@@ -63,7 +65,8 @@ def mean(folds: list[dict], labels: list[str]) -> dict:
         averaged[kind] = {}
         for label in [*labels, "micro avg"]:
             present = [f[kind][label]["f1"] for f in folds if f[kind].get(label, {}).get("support", 0)]
-            averaged[kind][label] = {"f1": sum(present) / len(present) if present else 0.0}
+            if present:
+                averaged[kind][label] = {"f1": sum(present) / len(present)}
     return averaged
 
 
