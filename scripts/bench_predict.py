@@ -100,7 +100,7 @@ def run_pipeline(
 
 def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: int):
     """The model's forward passes alone, batched as kzner batches (its
-    sentences, sorted by length, padded per batch), tokenised and padded
+    sentences, sorted longest first, padded per batch), tokenised and padded
     before the clock starts: the ceiling an end-to-end tagger can approach."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
@@ -112,7 +112,9 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
     net = AutoModelForTokenClassification.from_pretrained(model, dtype=dtype).eval()
     words = sentence_words(texts)
     ids = sorted(
-        tokenizer(words, is_split_into_words=True, truncation=True, max_length=128)["input_ids"], key=len
+        tokenizer(words, is_split_into_words=True, truncation=True, max_length=128)["input_ids"],
+        key=len,
+        reverse=True,
     )
     batches = [
         tokenizer.pad({"input_ids": ids[i : i + batch]}, return_tensors="pt")

@@ -114,6 +114,28 @@ def test_batch_size_does_not_change_what_a_word_gets(tokenizer) -> None:  # noqa
     assert all(np.array_equal(a.argmax(1), b.argmax(1)) for a, b in zip(one, many, strict=True))
 
 
+class WidthRecorder(PositionTagger):
+    """Notes the padded width of every batch it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.widths: list[int] = []
+
+    def forward(self, input_ids: torch.Tensor, **rest: torch.Tensor) -> SimpleNamespace:
+        self.widths.append(input_ids.shape[1])
+        return super().forward(input_ids, **rest)
+
+
+def test_batches_go_to_the_model_longest_first(tokenizer) -> None:  # noqa: ANN001
+    # Growing batches fragment the heap (see Tagger._probabilities): the
+    # widest batch must come first, every later one no wider.
+    model = WidthRecorder()
+    tagger = Tagger(model, tokenizer, LABELS, MAX_LENGTH, STRIDE, batch_size=2)
+    tagger.word_probabilities([sentence(n) for n in (1, 2, 40, 3, 1, 2)])
+    assert len(model.widths) > 3 and model.widths[0] == MAX_LENGTH and min(model.widths) < MAX_LENGTH
+    assert model.widths == sorted(model.widths, reverse=True)
+
+
 def test_uncertainty_ranks_documents_by_how_unsure_the_model_is(tokenizer) -> None:  # noqa: ANN001
     tagger = Tagger(HesitantTagger(), tokenizer, LABELS, MAX_LENGTH, STRIDE)
     odd = {c for c in "абвгдеж" if tokenizer.convert_tokens_to_ids(c) % 2 == 1}
