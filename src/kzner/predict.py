@@ -179,8 +179,8 @@ class Tagger:
         # Longest first: glibc raises its mmap threshold as large blocks are
         # freed, so batches growing in size each took fresh heap that later,
         # smaller ones could not reuse (scripts/bench_predict.py, 103
-        # documents: peak RSS 852 MB shortest first, 734 MB longest first,
-        # the plain pipeline's 780 MB; the same entities).
+        # documents: peak RSS 852 MB shortest first, 734 and 741 MB longest
+        # first, the plain pipeline's 780 and 762; the same entities and scores).
         jobs.sort(key=lambda job: len(job[2]["input_ids"]), reverse=True)
         probs: dict[tuple[int, int], np.ndarray] = {}
         device = self.fold.device
