@@ -202,3 +202,21 @@ def test_kaznerd_command_says_which_split_and_that_train_is_unpinned(
     assert "train: 82 sentences in 82 variant groups" in out
     assert "data.kaznerd_split=auto: KazNERD split paper (the paper's" in out
     assert "train 80 sentences (2 left out: a variant is in valid or test), dev 11,167, test 11,307" in out
+
+
+@pytest.mark.integration
+def test_mention_replace_swaps_training_names_only_and_records_the_gazetteer(kaznerd_dir: Path) -> None:
+    plain = kaznerd_only(kaznerd_dir)
+    swapped = kaznerd_only(kaznerd_dir, "data.mention_replace=0.5")
+    # In place: as many training sentences, in the same order; dev and test untouched.
+    assert [s.id.removesuffix("/swapped") for s in swapped.train] == [s.id for s in plain.train]
+    assert swapped.dev == plain.dev and swapped.test == plain.test
+    changed = [(a, b) for a, b in zip(plain.train, swapped.train, strict=True) if a != b]
+    assert 150 < len(changed) < 1500
+    # Only names change: every other word, and every tag outside ORG/LOC/PROJECT, stays.
+    for a, b in changed:
+        assert b.id == a.id + "/swapped" and len(b.words) == len(b.tags) == len(b.gold)
+        outside = [[w for w, t in zip(s.words, s.gold, strict=True) if t == "O"] for s in (a, b)]
+        assert outside[0] == outside[1]
+    assert "gazetteer/gazetteer.yaml" in swapped.fingerprints
+    assert "gazetteer/gazetteer.yaml" not in plain.fingerprints

@@ -68,6 +68,13 @@ class DataConfig(_Strict):
     # sentences in one window (whole documents in a plain pipeline) do not
     # change the labels. 0: one sentence per window.
     packed_fraction: float = Field(0.0, ge=0, le=1)
+    # Chance that a training mention holding a listed name (a region, an
+    # outlet, a national project...) learns it swapped for another of its
+    # kind (kzner.gazetteer), so that unseen names keep their labels. 0: none.
+    mention_replace: float = Field(0.0, ge=0, le=1)
+    # The names to swap in: a YAML file shaped like kzner/gazetteer.yaml;
+    # null: the bundled one.
+    gazetteer: str | None = None
 
 
 class ModelConfig(_Strict):

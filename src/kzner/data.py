@@ -17,11 +17,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
+from seqeval.metrics.sequence_labeling import get_entities
+
 from kzner import kaznerd
 from kzner.align import document_to_tags
 from kzner.config import Config, ConfigError, expand_globs
 from kzner.document import Document
 from kzner.features import pack
+from kzner.gazetteer import BUNDLED, SWAPPED_LABELS, Gazetteer
 from kzner.labelstudio import load_documents
 from kzner.tokenize import split_sentences
 
@@ -97,6 +100,11 @@ def load_corpus(config: Config) -> Corpus:
     train = packed(train, data.packed_fraction, budget, config.train.seed)
     in_domain = packed(in_domain, data.packed_fraction, budget, config.train.seed)
     train.extend(s for s in in_domain for _ in range(config.data.annotation_oversample))
+    if data.mention_replace:
+        path = Path(data.gazetteer) if data.gazetteer else BUNDLED
+        gazetteer = Gazetteer.load(path)  # a bad file stops here, naming the key
+        fingerprints[f"gazetteer/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        train = swapped(train, gazetteer, data.mention_replace, config.train.seed)
     train = recased(train, config.data.case_augment, config.train.seed)
     dev_docs = load_documents(dev_exports, config.read_options())
     leaked = {d.text for d in trained} & {d.text for d in dev_docs}
@@ -207,6 +215,34 @@ def recased(sentences: list[Sentence], fraction: float, seed: int) -> list[Sente
         )
         changed = words != sentence.words
         out.append(replace(sentence, id=f"{sentence.id}/{style}", words=words) if changed else sentence)
+    return out
+
+
+def swapped(sentences: list[Sentence], gazetteer: Gazetteer, chance: float, seed: int) -> list[Sentence]:
+    """``sentences`` with each ORG, LOC and PROJECT mention that holds a
+    listed name learnt, with probability ``chance``, with another name of
+    its kind (kzner.gazetteer); in place of the original, so training takes
+    no longer. Each copy of an oversampled sentence is drawn on its own.
+    """
+    rng = random.Random(seed)
+    out = []
+    for sentence in sentences:
+        words, tags, gold = list(sentence.words), list(sentence.tags), list(sentence.gold)
+        # Right to left, so that a swap of another length leaves the spans before it in place.
+        for label, start, last in reversed(get_entities(list(sentence.gold))):
+            if label not in SWAPPED_LABELS or rng.random() >= chance:
+                continue
+            swap = gazetteer.swap(tuple(words[start : last + 1]), rng)
+            if swap is None:
+                continue
+            at, to = start + swap.start, start + swap.stop
+            for seq in (tags, gold):
+                first = seq[at] if at == start else "I-" + seq[at][2:]
+                seq[at:to] = [first] + ["I-" + first[2:]] * (len(swap.words) - 1)
+            words[at:to] = swap.words
+        if words != list(sentence.words):
+            sentence = Sentence(f"{sentence.id}/swapped", tuple(words), tuple(tags), tuple(gold))
+        out.append(sentence)
     return out
 
 
