@@ -61,7 +61,7 @@ class DataConfig(_Strict):
     # Fraction of training sentences learnt in a case variant instead: all
     # caps (headlines, datelines), title case, or only the entities in
     # capitals or title case (`«АУЫЛ АМАНАТЫ»`, `Amanat`). 0: none.
-    case_augment: float = Field(0.0, ge=0, le=1)
+    case_augment: float = Field(0.1, ge=0, le=1)
     # Fraction of training sentences learnt joined to the sentences after
     # them in the same document (KazNERD: unrelated neighbours in file order,
     # never two variants of one sentence), up to a window, so that several

@@ -87,7 +87,7 @@ class Gazetteer:
         that name swapped for another of one of its kinds; else None.
 
         ``names``: draw the new name from that gazetteer's kind of the same
-        name instead, e.g. names a model never saw (scripts/unseen_names.py).
+        name instead, e.g. names a model never saw (scripts/robustness.py).
         """
         found = self._find(mention)
         if found is None:

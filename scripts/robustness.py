@@ -1,17 +1,22 @@
-"""Does a model tag the genre, or the names it learnt? Score annotated
-documents as written and again with their names swapped for names no
-training text holds.
+"""Does a model tag the genre, or the surface it learnt? Score annotated
+documents as written and changed in ways real news differs from our texts.
 
-Every ORG, LOC and PROJECT mention holding a name from the bundled
-gazetteer (kzner.gazetteer: a region before `облысы`, an outlet, a
-ministry...) has that name replaced by one of the same kind from
-``--names``, a YAML file of names that neither the gazetteer nor the
-training texts use (scripts/unseen-names.yaml); the rest of the text,
-case endings included, stays. Printed: exact span F1 per label, as
-written and renamed, side by side, and how many mentions were renamed.
+- **renamed**: every ORG, LOC and PROJECT mention holding a name from the
+  bundled gazetteer (kzner.gazetteer: a region before `облысы`, an outlet, a
+  ministry...) gets one of the same kind from ``--names``, names that
+  neither the gazetteer nor the training texts use
+  (scripts/unseen-names.yaml); the rest of the text, case endings
+  included, stays.
+- **headline caps**: each document's first line in capitals, as news sets
+  headlines and datelines (`АСТАНА.`); where the first line is a whole
+  paragraph this is harsher than any headline.
+- **all caps**: the whole text in capitals.
 
-Usage: python scripts/unseen_names.py --model models/kzner-e5-small [--names scripts/unseen-names.yaml]
-                                      [--seed 7] EXPORT...   (default: annotations/dev/*.json)
+Spans keep their offsets under capitals (only length-preserving case
+changes are made). Printed: exact span F1 per label, one column per variant.
+
+Usage: python scripts/robustness.py --model models/kzner-e5-small [--names scripts/unseen-names.yaml]
+                                    [--seed 7] EXPORT...   (default: annotations/dev/*.json)
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from kzner.config import expand_globs
@@ -52,6 +58,17 @@ def renamed(
     return Document(doc.id, "".join(parts), tuple(spans), doc.source), count
 
 
+def capitals(text: str) -> str:
+    """``text`` in capitals, leaving any character whose capital is longer (ß) as it is."""
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in text)
+
+
+def first_line_in_capitals(doc: Document) -> Document:
+    cut = doc.text.find("\n")
+    cut = len(doc.text) if cut < 0 else cut
+    return replace(doc, text=capitals(doc.text[:cut]) + doc.text[cut:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/kzner-e5-small")
@@ -63,8 +80,14 @@ def main() -> None:
     gazetteer, names, rng = Gazetteer.load(), Gazetteer.load(args.names), random.Random(args.seed)
     pairs = [renamed(doc, gazetteer, names, rng) for doc in docs]
     tagger = Tagger.load(args.model)
+    variants = {
+        "as written": docs,
+        "renamed": [d for d, _ in pairs],
+        "headline caps": [first_line_in_capitals(d) for d in docs],
+        "all caps": [replace(d, text=capitals(d.text)) for d in docs],
+    }
     columns = {}
-    for title, group in (("as written", docs), ("renamed", [d for d, _ in pairs])):
+    for title, group in variants.items():
         scores, _ = score_documents(tagger, group)
         columns[title] = scores["exact"]
     mentions = sum(len(d.spans) for d in docs)
