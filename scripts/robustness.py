@@ -40,19 +40,21 @@ def renamed(
     doc: Document, gazetteer: Gazetteer, names: Gazetteer, rng: random.Random
 ) -> tuple[Document, int]:
     """``doc`` with each swappable mention's name replaced, spans moved to fit."""
-    parts, spans, end, count = [], [], 0, 0
+    parts, spans, end, length, count = [], [], 0, 0, 0
     for span in sorted(doc.spans):
         mention = doc.text[span.start : span.end]
         words = tokenize(mention)
-        swap = gazetteer.swap(tuple(w.text for w in words), rng, names)
-        if swap is not None and span.label in SWAPPED_LABELS:
+        swap = (
+            gazetteer.swap(tuple(w.text for w in words), rng, names) if span.label in SWAPPED_LABELS else None
+        )
+        if swap is not None:
             name = re.sub(r" ([!?.,:;])", r"\1", " ".join(swap.words))  # `Отанға!`, not `Отанға !`
             mention = mention[: words[swap.start].start] + name + mention[words[swap.stop - 1].end :]
             count += 1
-        parts.append(doc.text[end : span.start])
-        start = sum(map(len, parts))
-        parts.append(mention)
-        spans.append(Span(start, start + len(mention), span.label))
+        length += span.start - end
+        parts += [doc.text[end : span.start], mention]
+        spans.append(Span(length, length + len(mention), span.label))
+        length += len(mention)
         end = span.end
     parts.append(doc.text[end:])
     return Document(doc.id, "".join(parts), tuple(spans), doc.source), count
