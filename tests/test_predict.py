@@ -280,3 +280,19 @@ def test_context_option_reaches_the_tagger(model_dir: Path, tmp_path: Path, monk
     assert seen == ["paragraph", "sentence"]
     # This model tags each word alone, so packing changes nothing but the windows.
     assert (tmp_path / "paragraph.jsonl").read_text() == (tmp_path / "sentence.jsonl").read_text()
+
+
+def test_a_sentence_in_capitals_is_read_in_title_case_and_cut_from_the_original(
+    mixed_tagger_dir: Path,
+) -> None:
+    tagger = Tagger.load(mixed_tagger_dir, device="cpu")
+    shouted, titled = "ҚЫЗЫЛОРДА ОБЛЫСЫНДА ЖАҢА МЕКТЕП АШЫЛДЫ", "Қызылорда Облысында Жаңа Мектеп Ашылды"
+    lowered = "қызылорда облысында жаңа мектеп ашылды"
+    probs = [tagger.word_probabilities([t.split()])[0] for t in (shouted, titled, lowered)]
+    # The seeded model reads case (else the equality below would prove nothing) ...
+    assert not torch.allclose(torch.from_numpy(probs[1]), torch.from_numpy(probs[2]))
+    # ... and what it reads for the capitals is the title case.
+    assert torch.equal(torch.from_numpy(probs[0]), torch.from_numpy(probs[1]))
+    entities = tagger(f"{shouted}\nҚызылорда облысында мектеп ашылды.")
+    assert entities and all(e.text == shouted[e.start : e.end] for e in entities if e.start < len(shouted))
+    assert any(e.start < len(shouted) for e in entities)

@@ -17,6 +17,7 @@ import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
+from kzner.casing import model_words
 from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.decode import check_decoder, decode
 from kzner.document import Span
@@ -161,7 +162,11 @@ class Tagger:
         over our IOB2 tags, read at its first sub-token (with a CRF layer,
         its marginal given the window's words; a word without sub-tokens,
         e.g. only a zero-width character, is certainly O)."""
-        return self._probabilities(encode_sentences(self.tokenizer, sentences), batch_size)
+        return self._probabilities(self._encode(sentences), batch_size)
+
+    def _encode(self, sentences: Sequence[Sequence[str]]) -> list[Encoded]:
+        # A sentence in capitals is read in title case (kzner.casing).
+        return encode_sentences(self.tokenizer, [model_words(s) for s in sentences])
 
     @torch.inference_mode()
     def _probabilities(self, encoded: Sequence[Encoded], batch_size: int | None) -> list[np.ndarray]:
@@ -236,7 +241,7 @@ class Tagger:
         sentences = [sentence for doc in documents for sentence in doc]
         if self.context == "sentence":
             return self.word_probabilities(sentences, batch_size)
-        encoded = encode_sentences(self.tokenizer, sentences)
+        encoded = self._encode(sentences)
         groups, first = [], 0
         for doc in documents:
             lengths = [len(e.ids) for e in encoded[first : first + len(doc)]]
