@@ -12,11 +12,15 @@ documents as written and changed in ways real news differs from our texts.
   paragraph this is harsher than any headline.
 - **all caps**: the whole text in capitals.
 
+The same as written and all caps on KazNERD test sentences (``--kaznerd N``,
+one sentence per line, 40 to a document; 0 skips them): text nobody here
+wrote or trained on, so a fix made on our own texts can be checked there.
+
 Spans keep their offsets under capitals (only length-preserving case
 changes are made). Printed: exact span F1 per label, one column per variant.
 
 Usage: python scripts/robustness.py --model models/kzner-e5-small [--names scripts/unseen-names.yaml]
-                                    [--seed 7] EXPORT...   (default: annotations/dev/*.json)
+                                    [--seed 7] [--kaznerd 2000] EXPORT...   (default: annotations/dev/*.json)
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from kzner import kaznerd
+from kzner.align import document_from_words
 from kzner.config import expand_globs
 from kzner.document import Document, Span
 from kzner.evaluate import format_comparison, score_documents
@@ -71,11 +77,26 @@ def first_line_in_capitals(doc: Document) -> Document:
     return replace(doc, text=capitals(doc.text[:cut]) + doc.text[cut:])
 
 
+def kaznerd_documents(count: int, per_document: int = 40) -> list[Document]:
+    """The first ``count`` KazNERD test sentences, one per line (so each is
+    cut as KazNERD cuts it), ``per_document`` to a document."""
+    sentences = kaznerd.load_split("test")[:count]
+    docs = []
+    for first in range(0, len(sentences), per_document):
+        words, tags = [], []
+        for sentence in sentences[first : first + per_document]:
+            words += [*sentence.words, "\n"]
+            tags += [*kaznerd.map_tags(sentence.tags), "O"]
+        docs.append(document_from_words(f"kaznerd-test-{first}", words[:-1], tags[:-1]))
+    return docs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/kzner-e5-small")
     parser.add_argument("--names", type=Path, default=Path(__file__).with_name("unseen-names.yaml"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kaznerd", type=int, default=2000, help="KazNERD test sentences (0: none)")
     parser.add_argument("exports", nargs="*", default=["annotations/dev/*.json"])
     args = parser.parse_args()
     docs = load_documents(expand_globs(args.exports, "exports"))
@@ -95,6 +116,18 @@ def main() -> None:
     mentions = sum(len(d.spans) for d in docs)
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
     print(format_comparison(columns))
+    if args.kaznerd:
+        docs = kaznerd_documents(args.kaznerd)
+        columns = {}
+        for title, group in {
+            "as written": docs,
+            "all caps": [replace(d, text=capitals(d.text)) for d in docs],
+        }.items():
+            columns[title] = score_documents(tagger, group)[0]["exact"]
+        print(
+            f"\nKazNERD test, first {sum(d.text.count(chr(10)) + 1 for d in docs)} sentences; exact span F1"
+        )
+        print(format_comparison(columns))
 
 
 if __name__ == "__main__":
