@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from seqeval.metrics.sequence_labeling import get_entities
 
 from kzner import kaznerd
 from kzner.kaznerd import (
@@ -17,6 +18,7 @@ from kzner.kaznerd import (
     read_conll,
     split_by_group,
     verify_train,
+    with_our_edges,
 )
 
 from .synthetic_kaznerd import write_train_files
@@ -98,6 +100,27 @@ def test_mapping_follows_the_conventions() -> None:
         "B-ORG",
         "I-ORG",
     ]
+
+
+def test_amounts_end_before_deyin_as_our_conventions_say() -> None:
+    words = ("20", "%", "дейін", "60", "центнерге", "Дейін", "дейін", "мерзім", "5", "км", "дейін", "жол")
+    tags = ("B-PERCENTAGE", "I-PERCENTAGE", "I-PERCENTAGE", "B-QUANTITY", "I-QUANTITY", "I-QUANTITY")
+    tags += ("B-DATE", "I-DATE", "B-QUANTITY", "I-QUANTITY", "I-QUANTITY", "I-QUANTITY")
+    got = with_our_edges(KaznerdSentence("AID1", words, tags)).tags
+    # Only an amount's last word: a DATE keeps it, and so does an amount that goes on after it.
+    assert got == tags[:2] + ("O",) + tags[3:5] + ("O",) + tags[6:]
+    plain = KaznerdSentence("AID2", ("Арал", "дейін"), ("B-GPE", "O"))
+    assert with_our_edges(plain) is plain
+
+
+def test_kaznerd_splits_are_read_with_our_edges(kaznerd_dir: Path) -> None:
+    raw = read_conll(kaznerd_dir / "IOB2_test2.txt")
+    test = kaznerd.load_split("test", kaznerd_dir)
+    changed = [(r, t) for r, t in zip(raw, test, strict=True) if r.tags != t.tags]
+    assert 30 <= len(changed) <= 45 and all(r.words == t.words for r, t in changed)
+    for _, sentence in changed:
+        for _, _, last in get_entities(map_tags(sentence.tags)):
+            assert sentence.words[last].lower() != "дейін"
 
 
 def test_group_split_is_deterministic_and_keeps_variants_together() -> None:
