@@ -6,7 +6,7 @@ shows it sentences in capitals (``data.case_augment``), but words in title
 case keep more of the signal: on KazNERD test set in capitals (2,000
 sentences, never trained on) the default model scores 0.575 exact span F1
 read as written and 0.698 read in title case; on the in-domain dev part in
-capitals 0.756 and 0.808; text in ordinary case is not touched. Words of at
+capitals 0.756 and 0.809; text in ordinary case is not touched. Words of at
 most three letters stay as they are: they are mostly abbreviations (``ҚР``,
 ``АҚ``, ``ЖШС``). Only the model's input changes; offsets and entity text
 are the original's, and each word keeps its length.
