@@ -109,25 +109,25 @@ def main() -> None:
         "headline caps": [first_line_in_capitals(d) for d in docs],
         "all caps": [replace(d, text=capitals(d.text)) for d in docs],
     }
-    columns = {}
-    for title, group in variants.items():
-        scores, _ = score_documents(tagger, group)
-        columns[title] = scores["exact"]
     mentions = sum(len(d.spans) for d in docs)
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
-    print(format_comparison(columns))
+    print(exact_columns(tagger, variants))
     if args.kaznerd:
         docs = kaznerd_documents(args.kaznerd)
-        columns = {}
-        for title, group in {
-            "as written": docs,
-            "all caps": [replace(d, text=capitals(d.text)) for d in docs],
-        }.items():
-            columns[title] = score_documents(tagger, group)[0]["exact"]
+        sentences = sum(d.text.count("\n") + 1 for d in docs)
+        print(f"\nKazNERD test, first {sentences} sentences; exact span F1")
         print(
-            f"\nKazNERD test, first {sum(d.text.count(chr(10)) + 1 for d in docs)} sentences; exact span F1"
+            exact_columns(
+                tagger, {"as written": docs, "all caps": [replace(d, text=capitals(d.text)) for d in docs]}
+            )
         )
-        print(format_comparison(columns))
+
+
+def exact_columns(tagger: Tagger, variants: dict[str, list[Document]]) -> str:
+    """Exact span F1 per label, one column per variant of the documents."""
+    return format_comparison(
+        {title: score_documents(tagger, docs)[0]["exact"] for title, docs in variants.items()}
+    )
 
 
 if __name__ == "__main__":
