@@ -32,7 +32,6 @@ from pathlib import Path
 import torch
 
 from kzner import kaznerd
-from kzner.align import document_from_words
 from kzner.document import Span
 from kzner.evaluate import span_scores
 from kzner.tokenize import split_sentences, tokenize
@@ -45,12 +44,8 @@ def documents(reports: Path | None, kaznerd_dir: str | None, count: int, per_doc
         for path in sorted(reports.glob("*.txt")):
             texts.append(path.read_text(encoding="utf-8"))
             gold.append(None)
-    sentences = kaznerd.load_split("test", kaznerd_dir)
-    for start in range(0, min(count * per_doc, len(sentences)), per_doc):
-        group = sentences[start : start + per_doc]
-        words = [w for s in group for w in s.words]
-        tags = [t for s in group for t in kaznerd.map_tags(s.tags)]
-        doc = document_from_words(f"kaznerd-{start}", words, tags)
+    sentences = kaznerd.load_split("test", kaznerd_dir)[: count * per_doc]
+    for doc in kaznerd.as_documents(sentences, per_doc):
         texts.append(doc.text)
         gold.append(list(doc.spans))
     return texts, gold

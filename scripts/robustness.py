@@ -32,7 +32,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from kzner import kaznerd
-from kzner.align import document_from_words
 from kzner.config import expand_globs
 from kzner.document import Document, Span
 from kzner.evaluate import format_comparison, score_documents
@@ -77,20 +76,6 @@ def first_line_in_capitals(doc: Document) -> Document:
     return replace(doc, text=capitals(doc.text[:cut]) + doc.text[cut:])
 
 
-def kaznerd_documents(count: int, per_document: int = 40) -> list[Document]:
-    """The first ``count`` KazNERD test sentences, one per line (so each is
-    cut as KazNERD cuts it), ``per_document`` to a document."""
-    sentences = kaznerd.load_split("test")[:count]
-    docs = []
-    for first in range(0, len(sentences), per_document):
-        words, tags = [], []
-        for sentence in sentences[first : first + per_document]:
-            words += [*sentence.words, "\n"]
-            tags += [*kaznerd.map_tags(sentence.tags), "O"]
-        docs.append(document_from_words(f"kaznerd-test-{first}", words[:-1], tags[:-1]))
-    return docs
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/kzner-e5-small")
@@ -113,7 +98,7 @@ def main() -> None:
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
     print(exact_columns(tagger, variants))
     if args.kaznerd:
-        docs = kaznerd_documents(args.kaznerd)
+        docs = kaznerd.as_documents(kaznerd.load_split("test")[: args.kaznerd], 40, one_per_line=True)
         sentences = sum(d.text.count("\n") + 1 for d in docs)
         print(f"\nKazNERD test, first {sentences} sentences; exact span F1")
         print(

@@ -250,3 +250,21 @@ def test_the_unpinned_train_files_are_checked_for_structure(tmp_path: Path, monk
     (tmp_path / kaznerd.TRAIN_FILE).write_text("Арал B-GPE\n", encoding="utf-8")
     with pytest.raises(KaznerdError, match=r"IOB2_train2.txt:1: expected a sentence id"):
         verify_train(tmp_path)
+
+
+@pytest.mark.parametrize("one_per_line", [False, True])
+def test_as_documents_keep_every_word_and_mention_in_order(kaznerd_dir: Path, one_per_line: bool) -> None:
+    sentences = kaznerd.load_split("test", kaznerd_dir)[:50]
+    docs = kaznerd.as_documents(sentences, 40, one_per_line=one_per_line)
+    assert [len(d.text.split("\n")) for d in docs] == ([40, 10] if one_per_line else [1, 1])
+    if one_per_line:
+        lines = [line for d in docs for line in d.text.split("\n")]
+        assert [line.strip().split(" ") for line in lines] == [list(s.words) for s in sentences]
+    assert " ".join(d.text for d in docs).split() == [w for s in sentences for w in s.words]
+    mentions = [d.span_text(s) for d in docs for s in d.spans]
+    expected = [
+        " ".join(s.words[start : last + 1])
+        for s in sentences
+        for _, start, last in get_entities(map_tags(s.tags))
+    ]
+    assert mentions == expected and len(mentions) > 20

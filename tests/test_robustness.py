@@ -7,16 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from seqeval.metrics.sequence_labeling import get_entities
-
-from kzner import kaznerd
 from kzner.document import Document, Span
 from kzner.gazetteer import Gazetteer
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from robustness import capitals, first_line_in_capitals, kaznerd_documents, renamed  # noqa: E402
+from robustness import capitals, first_line_in_capitals, renamed  # noqa: E402
 
 
 def spans_at(text: str, mentions: Sequence[tuple[str, str]]) -> tuple[Span, ...]:
@@ -54,18 +51,3 @@ def test_capitals_move_no_span() -> None:
     assert [head.span_text(s) for s in head.spans] == ["АСТАНА", "АУЫЛ АМАНАТЫ", "2 МЛРД ТЕҢГЕ"]
     # ß has a two-letter capital: it stays, so no offset moves.
     assert capitals(text).endswith("ЕКІНШІ ЖОЛ ß.") and len(capitals(text)) == len(text)
-
-
-def test_kaznerd_documents_hold_one_sentence_per_line_and_its_mentions(kaznerd_dir: Path) -> None:
-    sentences = kaznerd.load_split("test", kaznerd_dir)[:50]
-    docs = kaznerd_documents(50, per_document=40)
-    assert [len(d.text.split("\n")) for d in docs] == [40, 10]
-    lines = [line for d in docs for line in d.text.split("\n")]
-    assert [line.strip().split(" ") for line in lines] == [list(s.words) for s in sentences]
-    mentions = [d.span_text(s) for d in docs for s in d.spans]
-    expected = [
-        " ".join(s.words[start : last + 1])
-        for s in sentences
-        for _, start, last in get_entities(kaznerd.map_tags(s.tags))
-    ]
-    assert mentions == expected and len(mentions) > 20

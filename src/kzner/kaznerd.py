@@ -398,3 +398,26 @@ def to_document(sentence: KaznerdSentence, mapping: Mapping[str, str] = TO_KZNER
     return document_from_words(
         sentence.id, sentence.words, map_tags(sentence.tags, mapping), source=f"KazNERD {sentence.id}"
     )
+
+
+def as_documents(
+    sentences: Sequence[KaznerdSentence], per_document: int, one_per_line: bool = False
+) -> list[Document]:
+    """KazNERD sentences, ``per_document`` to a Document, for measuring
+    prediction over whole texts (KazNERD holds sentences only).
+
+    Run on (the default), a text is what a plain pipeline's document windows
+    see; one per line, a sentence splitter cuts each where KazNERD does.
+    """
+    docs = []
+    for first in range(0, len(sentences), per_document):
+        words: list[str] = []
+        tags: list[str] = []
+        for sentence in sentences[first : first + per_document]:
+            if words and one_per_line:
+                words.append("\n")
+                tags.append(OUTSIDE)
+            words += sentence.words
+            tags += map_tags(sentence.tags)
+        docs.append(document_from_words(f"kaznerd-{first}", words, tags))
+    return docs
