@@ -70,6 +70,10 @@ def capitals(text: str) -> str:
     return "".join(c.upper() if len(c.upper()) == 1 else c for c in text)
 
 
+def all_in_capitals(doc: Document) -> Document:
+    return replace(doc, text=capitals(doc.text))
+
+
 def first_line_in_capitals(doc: Document) -> Document:
     cut = doc.text.find("\n")
     cut = len(doc.text) if cut < 0 else cut
@@ -92,7 +96,7 @@ def main() -> None:
         "as written": docs,
         "renamed": [d for d, _ in pairs],
         "headline caps": [first_line_in_capitals(d) for d in docs],
-        "all caps": [replace(d, text=capitals(d.text)) for d in docs],
+        "all caps": [all_in_capitals(d) for d in docs],
     }
     mentions = sum(len(d.spans) for d in docs)
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
@@ -101,11 +105,7 @@ def main() -> None:
         docs = kaznerd.as_documents(kaznerd.load_split("test")[: args.kaznerd], 40, one_per_line=True)
         sentences = sum(d.text.count("\n") + 1 for d in docs)
         print(f"\nKazNERD test, first {sentences} sentences; exact span F1")
-        print(
-            exact_columns(
-                tagger, {"as written": docs, "all caps": [replace(d, text=capitals(d.text)) for d in docs]}
-            )
-        )
+        print(exact_columns(tagger, {"as written": docs, "all caps": [all_in_capitals(d) for d in docs]}))
 
 
 def exact_columns(tagger: Tagger, variants: dict[str, list[Document]]) -> str:
