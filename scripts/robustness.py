@@ -16,11 +16,17 @@ The same as written and all caps on KazNERD test sentences (``--kaznerd N``,
 one sentence per line, 40 to a document; 0 skips them): text nobody here
 wrote or trained on, so a fix made on our own texts can be checked there.
 
+``--pipeline first`` (or ``simple``) scores the package as a plain
+transformers token-classification pipeline reads it (whole documents,
+``stride=32``, text as given, capitals included) in place of
+``kzner predict``: what users of the HF package get on the same variants.
+
 Spans keep their offsets under capitals (only length-preserving case
 changes are made). Printed: exact span F1 per label, one column per variant.
 
 Usage: python scripts/robustness.py --model models/kzner-e5-small [--names scripts/unseen-names.yaml]
-                                    [--seed 7] [--kaznerd 2000] EXPORT...   (default: annotations/dev/*.json)
+                                    [--seed 7] [--kaznerd 2000] [--pipeline first]
+                                    EXPORT...   (default: annotations/dev/*.json)
 """
 
 from __future__ import annotations
@@ -28,13 +34,14 @@ from __future__ import annotations
 import argparse
 import random
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from kzner import kaznerd
 from kzner.config import expand_globs
 from kzner.document import Document, Span
-from kzner.evaluate import format_comparison, score_documents
+from kzner.evaluate import format_comparison, span_scores
 from kzner.gazetteer import SWAPPED_LABELS, Gazetteer
 from kzner.labelstudio import load_documents
 from kzner.predict import Tagger
@@ -86,12 +93,13 @@ def main() -> None:
     parser.add_argument("--names", type=Path, default=Path(__file__).with_name("unseen-names.yaml"))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--kaznerd", type=int, default=2000, help="KazNERD test sentences (0: none)")
+    parser.add_argument("--pipeline", choices=["first", "simple"], help="score a plain HF pipeline instead")
     parser.add_argument("exports", nargs="*", default=["annotations/dev/*.json"])
     args = parser.parse_args()
     docs = load_documents(expand_globs(args.exports, "exports"))
     gazetteer, names, rng = Gazetteer.load(), Gazetteer.load(args.names), random.Random(args.seed)
     pairs = [renamed(doc, gazetteer, names, rng) for doc in docs]
-    tagger = Tagger.load(args.model)
+    tag = pipeline_tagger(args.model, args.pipeline) if args.pipeline else kzner_tagger(args.model)
     variants = {
         "as written": docs,
         "renamed": [d for d, _ in pairs],
@@ -100,18 +108,38 @@ def main() -> None:
     }
     mentions = sum(len(d.spans) for d in docs)
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
-    print(exact_columns(tagger, variants))
+    print(exact_columns(tag, variants))
     if args.kaznerd:
         docs = kaznerd.as_documents(kaznerd.load_split("test")[: args.kaznerd], 40, one_per_line=True)
         sentences = sum(d.text.count("\n") + 1 for d in docs)
         print(f"\nKazNERD test, first {sentences} sentences; exact span F1")
-        print(exact_columns(tagger, {"as written": docs, "all caps": [all_in_capitals(d) for d in docs]}))
+        print(exact_columns(tag, {"as written": docs, "all caps": [all_in_capitals(d) for d in docs]}))
 
 
-def exact_columns(tagger: Tagger, variants: dict[str, list[Document]]) -> str:
+Tag = Callable[[list[str]], list[list[Span]]]
+
+
+def kzner_tagger(model: str) -> Tag:
+    tagger = Tagger.load(model)
+    return lambda texts: [[e.span for e in entities] for entities in tagger.pipe(texts)]
+
+
+def pipeline_tagger(model: str, aggregation: str) -> Tag:
+    from transformers import pipeline
+
+    ner = pipeline("token-classification", model=model, aggregation_strategy=aggregation, stride=32)
+    return lambda texts: [
+        [Span(e["start"], e["end"], e["entity_group"]) for e in entities] for entities in ner(texts)
+    ]
+
+
+def exact_columns(tag: Tag, variants: dict[str, list[Document]]) -> str:
     """Exact span F1 per label, one column per variant of the documents."""
     return format_comparison(
-        {title: score_documents(tagger, docs)[0]["exact"] for title, docs in variants.items()}
+        {
+            title: span_scores([list(d.spans) for d in docs], tag([d.text for d in docs]))["exact"]
+            for title, docs in variants.items()
+        }
     )
 
 
