@@ -20,6 +20,8 @@ wrote or trained on, so a fix made on our own texts can be checked there.
 transformers token-classification pipeline reads it (whole documents,
 ``stride=32``, text as given, capitals included) in place of
 ``kzner predict``: what users of the HF package get on the same variants.
+``--pipeline card`` runs the plain-transformers example of the package's
+model card as written (sentence by sentence, capitals in title case).
 
 Spans keep their offsets under capitals (only length-preserving case
 changes are made). Printed: exact span F1 per label, one column per variant.
@@ -44,6 +46,7 @@ from kzner.document import Document, Span
 from kzner.evaluate import format_comparison, span_scores
 from kzner.gazetteer import SWAPPED_LABELS, Gazetteer
 from kzner.labelstudio import load_documents
+from kzner.package import card_examples
 from kzner.predict import Tagger
 from kzner.tokenize import tokenize
 
@@ -93,13 +96,20 @@ def main() -> None:
     parser.add_argument("--names", type=Path, default=Path(__file__).with_name("unseen-names.yaml"))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--kaznerd", type=int, default=2000, help="KazNERD test sentences (0: none)")
-    parser.add_argument("--pipeline", choices=["first", "simple"], help="score a plain HF pipeline instead")
+    parser.add_argument(
+        "--pipeline", choices=["first", "simple", "card"], help="score a plain HF pipeline instead"
+    )
     parser.add_argument("exports", nargs="*", default=["annotations/dev/*.json"])
     args = parser.parse_args()
     docs = load_documents(expand_globs(args.exports, "exports"))
     gazetteer, names, rng = Gazetteer.load(), Gazetteer.load(args.names), random.Random(args.seed)
     pairs = [renamed(doc, gazetteer, names, rng) for doc in docs]
-    tag = pipeline_tagger(args.model, args.pipeline) if args.pipeline else kzner_tagger(args.model)
+    if args.pipeline == "card":
+        tag = card_tagger(args.model)
+    elif args.pipeline:
+        tag = pipeline_tagger(args.model, args.pipeline)
+    else:
+        tag = kzner_tagger(args.model)
     variants = {
         "as written": docs,
         "renamed": [d for d, _ in pairs],
@@ -131,6 +141,15 @@ def pipeline_tagger(model: str, aggregation: str) -> Tag:
     return lambda texts: [
         [Span(e["start"], e["end"], e["entity_group"]) for e in entities] for entities in ner(texts)
     ]
+
+
+def card_tagger(model: str) -> Tag:
+    """The model card's plain-transformers example, run as written (its
+    closing ``print`` too) for its ``entities`` function."""
+    namespace: dict = {}
+    exec(compile(card_examples(Path(model))[-1], "README.md", "exec"), namespace)  # noqa: S102
+    entities = namespace["entities"]
+    return lambda texts: [[Span(e["start"], e["end"], e["label"]) for e in entities(text)] for text in texts]
 
 
 def exact_columns(tag: Tag, variants: dict[str, list[Document]]) -> str:

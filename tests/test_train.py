@@ -67,9 +67,10 @@ def trained(tmp_path_factory, tiny_base: Path, kaznerd_dir: Path) -> Path:
 def test_model_card_is_a_hub_card_whose_examples_run_as_written(trained: Path) -> None:
     import contextlib
     import io
-    import re
 
     from huggingface_hub import ModelCard
+
+    from kzner.package import card_examples
 
     card = ModelCard.load(trained / "README.md")
     metrics = json.loads((trained / "metrics.json").read_text())
@@ -82,7 +83,7 @@ def test_model_card_is_a_hub_card_whose_examples_run_as_written(trained: Path) -
             metrics["in_domain_dev"]["exact"]["micro avg"]["f1"], 4
         ),
     }
-    examples = re.findall(r"```python\n(.*?)```", card.text, re.S)
+    examples = card_examples(trained)
     assert len(examples) == 2
     for example in examples:
         printed = io.StringIO()

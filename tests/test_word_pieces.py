@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,28 @@ def test_plain_pipeline_first_reads_kzners_words(viewed) -> None:
         assert theirs == ours, text
         found += len(ours)
     assert found >= 10  # a random model tags many words: the comparison has teeth
+
+
+@pytest.mark.integration
+def test_model_card_example_reads_a_document_as_kzner_does(viewed, tmp_path: Path) -> None:
+    """The card's plain-transformers example cuts a document into sentences
+    and reads a headline in capitals in title case, so a random model's
+    entities on a whole document with a headline are kzner's own (argmax)."""
+    from kzner.config import load_config
+    from kzner.package import pipeline_example
+    from kzner.predict import Tagger
+
+    model, tokenizer = viewed
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    namespace: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(pipeline_example(load_config(), tmp_path), "README.md", "exec"), namespace)  # noqa: S102
+    text = "ҚЫЗЫЛОРДА ОБЛЫСЫНДА «ЖАЙЛЫ МЕКТЕП» ЖОБАСЫНА 5 МЛРД. ТЕҢГЕ БӨЛІНДІ\n" + ". ".join(TEXTS) + "."
+    ours = [(e.start, e.end, e.label) for e in Tagger(model, tokenizer, LABELS, decoder="argmax")(text)]
+    theirs = [(e["start"], e["end"], e["label"]) for e in namespace["entities"](text)]
+    assert theirs == ours
+    assert len(ours) >= 10 and any(start < text.index("\n") for start, _, _ in ours)
 
 
 @pytest.mark.integration
