@@ -36,6 +36,7 @@ import torch
 from kzner import kaznerd
 from kzner.document import Span
 from kzner.evaluate import span_scores
+from kzner.package import read_settings
 from kzner.tokenize import split_sentences, tokenize
 
 
@@ -121,11 +122,17 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
     tokenizer = AutoTokenizer.from_pretrained(model)
     net = AutoModelForTokenClassification.from_pretrained(model, dtype=dtype).eval()
     words = sentence_words(texts)
-    ids = sorted(
-        tokenizer(words, is_split_into_words=True, truncation=True, max_length=128)["input_ids"],
-        key=len,
-        reverse=True,
+    # A sentence longer than the package's window is read in overlapping windows, as kzner reads it.
+    settings = read_settings(Path(model))
+    encoded = tokenizer(
+        words,
+        is_split_into_words=True,
+        truncation=True,
+        max_length=settings["max_length"],
+        stride=settings["stride"],
+        return_overflowing_tokens=True,
     )
+    ids = sorted(encoded["input_ids"], key=len, reverse=True)
     batches = [
         tokenizer.pad({"input_ids": ids[i : i + batch]}, return_tensors="pt")
         for i in range(0, len(ids), batch)
@@ -150,7 +157,7 @@ def sub_tokens(model: str, texts: list[str]) -> int:
 
     tokenizer = AutoTokenizer.from_pretrained(model)
     words = sentence_words(texts)
-    return sum(map(len, tokenizer(words, is_split_into_words=True)["input_ids"]))
+    return sum(map(len, tokenizer(words, is_split_into_words=True, verbose=False)["input_ids"]))
 
 
 def whitespace_edges(texts: list[str], spans: list[list[Span]]) -> int:

@@ -79,8 +79,9 @@ class DataConfig(_Strict):
 
 class ModelConfig(_Strict):
     # Sub-tokens per window including <s> and </s>; longer sentences are split
-    # into overlapping windows, never truncated.
-    max_length: int = Field(128, ge=8)
+    # into overlapping windows, never truncated. Also the packaged tokenizer's
+    # model_max_length: the window a plain pipeline reads a whole document in.
+    max_length: int = Field(64, ge=8)
     # Sub-tokens shared by neighbouring windows.
     stride: int = Field(32, ge=0)
     # Label a word's later sub-tokens too, with its tag moved B- to I-.
