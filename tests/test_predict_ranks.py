@@ -1,4 +1,5 @@
-"""``kzner predict`` under torchrun: two CPU processes (gloo) write what one does."""
+"""``kzner predict`` under torchrun and accelerate: two CPU processes (gloo)
+write what one does."""
 
 from __future__ import annotations
 
@@ -53,8 +54,21 @@ def test_predict_under_torchrun_needs_an_output(
     assert "needs --output" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "conll"])
-def test_two_ranks_write_what_one_process_writes(mixed_tagger_dir: Path, tmp_path: Path, fmt: str) -> None:
+# accelerate's --multi_gpu picks its torch launcher, CPUs included (--cpu with
+# --num_processes 2 runs one process unless MPI is set up).
+LAUNCHERS = {
+    "torchrun": ["-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"],
+    "accelerate": ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes=2", "--num_machines=1"]
+    + ["--mixed_precision=no", "--dynamo_backend=no"],
+}
+
+
+@pytest.mark.parametrize(
+    ("launcher", "fmt"), [("torchrun", "jsonl"), ("torchrun", "conll"), ("accelerate", "jsonl")]
+)
+def test_two_ranks_write_what_one_process_writes(
+    mixed_tagger_dir: Path, tmp_path: Path, launcher: str, fmt: str
+) -> None:
     inputs = corpus(tmp_path / "in")
     args = ["predict", str(inputs), "--model", str(mixed_tagger_dir), "--format", fmt, "--skip-errors"]
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
@@ -68,8 +82,15 @@ def test_two_ranks_write_what_one_process_writes(mixed_tagger_dir: Path, tmp_pat
         timeout=300,
     )
     ranked = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone"]
-        + ["-m", "kzner.cli", *args, "--output", str(tmp_path / "ranked")],
+        [
+            sys.executable,
+            *LAUNCHERS[launcher],
+            "-m",
+            "kzner.cli",
+            *args,
+            "--output",
+            str(tmp_path / "ranked"),
+        ],
         env=environment,
         capture_output=True,
         text=True,
@@ -78,7 +99,8 @@ def test_two_ranks_write_what_one_process_writes(mixed_tagger_dir: Path, tmp_pat
     )
     # The bad JSONL record fails on whichever rank owns it; both runs say so and exit 1.
     assert alone.returncode == 1 and "failed:" in alone.stderr, alone.stderr[-2000:]
-    assert ranked.returncode != 0 and "failed:" in ranked.stderr, ranked.stderr[-2000:]
+    assert ranked.returncode != 0 and "kzner: failed:" in ranked.stderr, ranked.stderr[-2000:]
+    assert f"rank 0 wrote {2 * len(TEXTS)} documents from 2 ranks" in ranked.stderr
     expected = (tmp_path / "alone").read_text(encoding="utf-8")
     if fmt == "jsonl":
         lines = [json.loads(line) for line in expected.splitlines()]

@@ -19,7 +19,9 @@ from kzner.features import CONTEXTS
 from kzner.inputs import InputError
 from kzner.labelstudio import format_report, read_exports
 
-log = logging.getLogger(__name__)
+# Not __name__: run as `python -m kzner.cli` (torchrun, accelerate launch) that is
+# __main__, outside the "kzner" logger whose handler prints our lines.
+log = logging.getLogger("kzner.cli")
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
