@@ -4,7 +4,9 @@ transformers token-classification pipeline, same model, same documents, one run.
 Documents: the real reports (``$KZNER_REPORTS_DIR``) plus KazNERD test
 sentences joined into documents of ``--sentences-per-doc`` (their gold
 entities give an F1 for each system). Each system runs in a fresh process so
-its peak memory (max RSS) is its own. Printed: docs/s, characters/s and
+its peak memory (max RSS) is its own; this script imports kzner only inside
+functions, so the pipeline's process holds what a plain-transformers user's
+would, and no kzner module. Printed: docs/s, characters/s and
 sub-tokens/s of each, the ratio to the pipeline, entity agreement with kzner fp32 (identical
 start, end and label), F1 on the KazNERD-derived documents, and peak memory.
 
@@ -30,18 +32,18 @@ import os
 import resource
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
-from kzner import kaznerd
-from kzner.document import Span
-from kzner.evaluate import span_scores
-from kzner.package import read_settings
-from kzner.tokenize import split_sentences, tokenize
+if TYPE_CHECKING:
+    from kzner.document import Span
 
 
 def documents(reports: Path | None, kaznerd_dir: str | None, count: int, per_doc: int):
     """(texts, gold spans or None for the reports)."""
+    from kzner import kaznerd
+
     texts, gold = [], []
     if reports is not None:
         for path in sorted(reports.glob("*.txt")):
@@ -68,22 +70,22 @@ def run_kzner(model: str, texts: list[str], batch: int, options: dict, threads: 
 
 
 def run_pipeline(
-    model: str, texts: list[str], batch: int, stride: int, threads: int, per_sentence: bool, aggregation: str
+    model: str,
+    texts: list[str],
+    batch: int,
+    stride: int,
+    threads: int,
+    pieces: list[list[tuple[int, int]]],
+    aggregation: str,
 ):
+    """The pipeline over each document's ``pieces`` (character ranges), its
+    entities as (start, end, label) in document offsets."""
     from transformers import pipeline
 
     torch.set_num_threads(threads)
     ner = pipeline(
         "token-classification", model=model, aggregation_strategy=aggregation, stride=stride, device="cpu"
     )
-    # Per sentence: the same pieces kzner feeds the model, so that agreement
-    # measures decoding, not the different context of a whole-document window.
-    pieces = [
-        [(s[0].start, s[-1].end) for s in split_sentences(text, tokenize(text))]
-        if per_sentence
-        else [(0, len(text))]
-        for text in texts
-    ]
     flat = [text[a:b] for text, doc in zip(texts, pieces, strict=True) for a, b in doc]
     ner(flat[:2], batch_size=batch)
     started = time.perf_counter()
@@ -92,7 +94,7 @@ def run_pipeline(
     spans = []
     for doc in pieces:
         found = [(a, e) for a, _ in doc for e in next(predicted)]
-        spans.append([Span(a + e["start"], a + e["end"], e["entity_group"]) for a, e in found])
+        spans.append([(a + e["start"], a + e["end"], e["entity_group"]) for a, e in found])
     return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
@@ -115,6 +117,7 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
     before the clock starts: the ceiling an end-to-end tagger can approach."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
+    from kzner.package import read_settings
     from kzner.predict import pick_dtype
 
     torch.set_num_threads(threads)
@@ -147,6 +150,8 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
 
 def sentence_words(texts: list[str]) -> list[list[str]]:
     """The words of every sentence kzner feeds the model, document after document."""
+    from kzner.tokenize import split_sentences, tokenize
+
     return [[t.text for t in s] for text in texts for s in split_sentences(text, tokenize(text))]
 
 
@@ -201,10 +206,21 @@ def main() -> None:
     texts, gold = documents(args.reports, args.kaznerd_dir, args.documents, args.sentences_per_doc)
     chars = sum(map(len, texts))
     print(f"{len(texts)} documents, {chars:,} characters; {args.threads} threads, batch {args.batch_size}")
+    from kzner.document import Span
+    from kzner.evaluate import span_scores
+    from kzner.tokenize import split_sentences, tokenize
+
     pipe_args = (args.model, texts, args.batch_size, args.stride, args.threads)
-    runs = {"pipeline": in_child(run_pipeline, *pipe_args, False, "first")}
-    runs["pipe simple"] = in_child(run_pipeline, *pipe_args, False, "simple")
-    runs["pipe/sent."] = in_child(run_pipeline, *pipe_args, True, "first")
+    whole = [[(0, len(text))] for text in texts]
+    # Per sentence: the same pieces kzner feeds the model, so that agreement
+    # measures decoding, not the different context of a whole-document window.
+    sentences = [[(s[0].start, s[-1].end) for s in split_sentences(text, tokenize(text))] for text in texts]
+    runs = {"pipeline": in_child(run_pipeline, *pipe_args, whole, "first")}
+    runs["pipe simple"] = in_child(run_pipeline, *pipe_args, whole, "simple")
+    runs["pipe/sent."] = in_child(run_pipeline, *pipe_args, sentences, "first")
+    for name in ("pipeline", "pipe simple", "pipe/sent."):
+        seconds, found, rss_kb = runs[name]
+        runs[name] = (seconds, [[Span(*entity) for entity in doc] for doc in found], rss_kb)
     runs["card recipe"] = in_child(run_card, args.model, texts, args.threads)
     variants = {"kzner": {}}
     if args.fast:

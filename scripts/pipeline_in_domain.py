@@ -18,6 +18,7 @@ import os
 
 from bench_predict import run_kzner, run_pipeline
 from kzner.config import expand_globs
+from kzner.document import Span
 from kzner.evaluate import span_scores
 from kzner.labelstudio import load_documents
 
@@ -35,8 +36,9 @@ def main() -> None:
     threads, batch = os.cpu_count() or 1, 32
     predicted = {"kzner predict": run_kzner(args.model, texts, batch, {}, threads)[1]}
     for strategy in ("first", "simple"):
-        run = run_pipeline(args.model, texts, batch, args.stride, threads, False, strategy)
-        predicted[f'pipeline "{strategy}"'] = run[1]
+        whole = [[(0, len(text))] for text in texts]
+        run = run_pipeline(args.model, texts, batch, args.stride, threads, whole, strategy)
+        predicted[f'pipeline "{strategy}"'] = [[Span(*entity) for entity in doc] for doc in run[1]]
     gold = [list(d.spans) for d in docs]
     print(f"{args.model}: {len(docs)} documents, {sum(map(len, gold))} gold spans")
     print(f"{'system':<20}{'exact':>8}{'overlap':>9}")

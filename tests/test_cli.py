@@ -56,13 +56,15 @@ def test_verbose_and_quiet_through_logging(word_tagger_dir: Path, tmp_path: Path
 
 def test_help_and_predict_do_not_import_the_heavy_optional_parts() -> None:
     """label-studio-sdk, matplotlib, crfsuite and the ML backend's web
-    framework are for other subcommands."""
+    framework are for other subcommands; seqeval (and the scikit-learn,
+    SciPy and pandas it brings, about 100 MB of peak memory) for scoring."""
     import subprocess
     import sys
 
     code = (
         "import sys, kzner.cli, kzner.bulk, kzner.outputs, kzner.predict\n"
-        "heavy = {'label_studio_sdk', 'matplotlib', 'pycrfsuite', 'fastapi', 'starlette', 'uvicorn'}\n"
+        "heavy = {'label_studio_sdk', 'matplotlib', 'pycrfsuite', 'fastapi', 'starlette', 'uvicorn',\n"
+        "         'seqeval', 'sklearn', 'scipy', 'pandas', 'pyarrow'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -13,15 +13,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from seqeval.metrics import classification_report
-from seqeval.scheme import IOB2
-
 from kzner.align import document_to_tags, spans_to_tags
 from kzner.document import Document, Span
 
 
 def tag_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]]) -> dict[str, dict]:
     """Per-label and averaged precision/recall/F1/support, strict and default."""
+    # Imported here: seqeval pulls in scikit-learn, SciPy and pandas (about
+    # 1.5 s and 100 MB), which `kzner predict` reaches through kzner.package
+    # but never uses.
+    from seqeval.metrics import classification_report
+    from seqeval.scheme import IOB2
+
     if [len(g) for g in gold] != [len(p) for p in predicted]:
         raise ValueError("gold and predicted sentences differ in length")
     gold, predicted = [list(g) for g in gold], [list(p) for p in predicted]
