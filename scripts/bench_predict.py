@@ -20,6 +20,10 @@ sentences, so whole-document windows change its predictions; a second
 pipeline run fed kzner's sentences shows the agreement of the decoders alone.
 "raw fwd" rows time the model's batched forward passes alone at the same
 precision: how close kzner's end-to-end speed comes to the model's own.
+"Whole process" rows time each system from start to exit on the same
+documents as files, start-up and model loading included: ``kzner predict``
+with its defaults against a plain pipeline script (batch 32, and the
+pipeline's own default of 1), each in a fresh process with its peak memory.
 
 Usage: python scripts/bench_predict.py [--model models/kzner-e5-small] [--documents 100] [--fast]
 """
@@ -30,6 +34,9 @@ import argparse
 import multiprocessing
 import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,6 +181,54 @@ def whitespace_edges(texts: list[str], spans: list[list[Span]]) -> int:
     )
 
 
+# What a plain-transformers user runs over a folder of .txt files: argv is
+# model, folder, output, stride, batch size (0: the pipeline's default).
+PIPELINE_SCRIPT = """
+import json, sys
+from pathlib import Path
+from transformers import pipeline
+
+model, folder, output, stride, batch = sys.argv[1:]
+ner = pipeline("token-classification", model=model, aggregation_strategy="first", stride=int(stride))
+paths = sorted(Path(folder).glob("*.txt"))
+texts = [p.read_text(encoding="utf-8") for p in paths]
+found = ner(texts, batch_size=int(batch)) if int(batch) else ner(texts)
+with open(output, "w", encoding="utf-8") as out:
+    for path, entities in zip(paths, found):
+        spans = [[e["start"], e["end"], e["entity_group"]] for e in entities]
+        out.write(json.dumps({"id": path.name, "entities": spans}) + "\\n")
+"""
+
+
+def whole_process(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KB) of ``command``, run to its end in a
+    fresh process whose only child it is."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    done = subprocess.run([sys.executable, "-c", wrapper, *command], check=True, capture_output=True)
+    seconds, kb = done.stdout.split()
+    return float(seconds), int(kb)
+
+
+def whole_processes(model: str, texts: list[str], stride: int, batch: int) -> dict[str, tuple[float, int]]:
+    with tempfile.TemporaryDirectory() as folder:
+        for i, text in enumerate(texts):
+            Path(folder, f"{i:04d}.txt").write_text(text, encoding="utf-8")
+        out = str(Path(folder, "out.jsonl"))
+        pipe = [sys.executable, "-c", PIPELINE_SCRIPT, model, folder, out, str(stride)]
+        return {
+            "kzner predict": whole_process(
+                [sys.executable, "-m", "kzner.cli", "predict", "--model", model, folder, "--output", out]
+            ),
+            f"pipeline, batch {batch}": whole_process([*pipe, str(batch)]),
+            "pipeline, batch 1": whole_process([*pipe, "0"]),
+        }
+
+
 def in_child(function, *args):  # noqa: ANN001, ANN002, ANN201
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
@@ -266,6 +321,14 @@ def main() -> None:
     if args.fast:
         print(f"this CPU has native bf16 (AVX512-BF16): {torch.cpu._is_avx512_bf16_supported()}")
     print(f"F1: exact-span micro-F1 on the {len(scored)} KazNERD-derived documents")
+
+    processes = whole_processes(args.model, texts, args.stride, args.batch_size)
+    print(f"\nwhole process, {len(texts)} documents as .txt files (start-up and model loading included)")
+    print(f"{'system':<22}{'seconds':>9}{'speed-up':>10}{'max RSS':>10}")
+    baseline = processes[f"pipeline, batch {args.batch_size}"][0]
+    for name, (seconds, rss_kb) in processes.items():
+        print(f"{name:<22}{seconds:>9.1f}{baseline / seconds:>9.2f}x{rss_kb / 1024:>8.0f} MB")
+    print('kzner predict with its defaults; the pipeline script: aggregation "first", its own striding')
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ as for users, so that scores measure exactly what users get.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import warnings
 from collections.abc import Iterable, Sequence
@@ -240,7 +241,15 @@ class Tagger:
         (one trained on single sentences tags them worse)."""
         sentences = [sentence for doc in documents for sentence in doc]
         if self.context == "sentence":
-            return self.word_probabilities(sentences, batch_size)
+            rows = self.word_probabilities(sentences, batch_size)
+        else:
+            rows = self._paragraph_probabilities(documents, sentences, batch_size)
+        _return_freed_memory()
+        return rows
+
+    def _paragraph_probabilities(
+        self, documents: Sequence[Sequence[Sequence[str]]], sentences: list, batch_size: int | None
+    ) -> list[np.ndarray]:
         encoded = self._encode(sentences)
         groups, first = [], 0
         for doc in documents:
@@ -293,6 +302,23 @@ class Tagger:
             entropy = -(probs * np.log(np.clip(probs, 1e-12, 1.0))).sum(-1)
             scores.append(round(float(entropy.mean()), 6) if len(entropy) else 0.0)
         return scores
+
+
+def _return_freed_memory() -> None:
+    """Hand the heap's freed blocks back to the system after a batch of
+    documents. glibc keeps them for reuse, but the next documents' windows
+    and activations come in other sizes that rarely fit the holes, so every
+    chunk of a long `kzner predict` run raised its peak (103 documents in
+    two chunks: 649-651 MB without, 612-623 MB with, the same time and
+    output)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+try:
+    _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim
+except (AttributeError, OSError, TypeError):  # not glibc (musl, macOS, Windows): nothing to do
+    _MALLOC_TRIM = None
 
 
 def _sentences(texts: Sequence[str]) -> list[list[list]]:
