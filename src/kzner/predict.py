@@ -309,7 +309,7 @@ def _return_freed_memory() -> None:
     documents. glibc keeps them for reuse, but the next documents' windows
     and activations come in other sizes that rarely fit the holes, so every
     chunk of a long `kzner predict` run raised its peak (103 documents in
-    two chunks: 649-651 MB without, 612-623 MB with, the same time and
+    two chunks: 645-651 MB without, 605-625 MB with, the same time and
     output)."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
