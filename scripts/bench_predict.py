@@ -105,6 +105,13 @@ def run_pipeline(
     return seconds, spans, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def as_spans(found: list[list[tuple[int, int, str]]]) -> list[list[Span]]:
+    """``run_pipeline``'s entities as kzner spans, in the parent process."""
+    from kzner.document import Span
+
+    return [[Span(*entity) for entity in doc] for doc in found]
+
+
 def run_card(model: str, texts: list[str], threads: int):
     """The plain-transformers example of the package's model card, run as
     written: sentences cut by its pattern, a headline in capitals in title case."""
@@ -261,7 +268,6 @@ def main() -> None:
     texts, gold = documents(args.reports, args.kaznerd_dir, args.documents, args.sentences_per_doc)
     chars = sum(map(len, texts))
     print(f"{len(texts)} documents, {chars:,} characters; {args.threads} threads, batch {args.batch_size}")
-    from kzner.document import Span
     from kzner.evaluate import span_scores
     from kzner.tokenize import split_sentences, tokenize
 
@@ -275,7 +281,7 @@ def main() -> None:
     runs["pipe/sent."] = in_child(run_pipeline, *pipe_args, sentences, "first")
     for name in ("pipeline", "pipe simple", "pipe/sent."):
         seconds, found, rss_kb = runs[name]
-        runs[name] = (seconds, [[Span(*entity) for entity in doc] for doc in found], rss_kb)
+        runs[name] = (seconds, as_spans(found), rss_kb)
     runs["card recipe"] = in_child(run_card, args.model, texts, args.threads)
     variants = {"kzner": {}}
     if args.fast:

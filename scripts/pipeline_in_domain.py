@@ -16,9 +16,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from bench_predict import run_kzner, run_pipeline
+from bench_predict import as_spans, run_kzner, run_pipeline
 from kzner.config import expand_globs
-from kzner.document import Span
 from kzner.evaluate import span_scores
 from kzner.labelstudio import load_documents
 
@@ -35,10 +34,10 @@ def main() -> None:
     texts = [d.text for d in docs]
     threads, batch = os.cpu_count() or 1, 32
     predicted = {"kzner predict": run_kzner(args.model, texts, batch, {}, threads)[1]}
+    whole = [[(0, len(text))] for text in texts]
     for strategy in ("first", "simple"):
-        whole = [[(0, len(text))] for text in texts]
         run = run_pipeline(args.model, texts, batch, args.stride, threads, whole, strategy)
-        predicted[f'pipeline "{strategy}"'] = [[Span(*entity) for entity in doc] for doc in run[1]]
+        predicted[f'pipeline "{strategy}"'] = as_spans(run[1])
     gold = [list(d.spans) for d in docs]
     print(f"{args.model}: {len(docs)} documents, {sum(map(len, gold))} gold spans")
     print(f"{'system':<20}{'exact':>8}{'overlap':>9}")
