@@ -19,6 +19,7 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
 from kzner.casing import model_words
+from kzner.config import ModelConfig
 from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.decode import check_decoder, decode
 from kzner.document import Span
@@ -86,8 +87,8 @@ class Tagger:
         model: torch.nn.Module,
         tokenizer,
         labels: Sequence[str],
-        max_length: int = 128,
-        stride: int = 32,
+        max_length: int = ModelConfig().max_length,  # a hand-built Tagger reads as training does
+        stride: int = ModelConfig().stride,
         batch_size: int = 32,
         version: str = "unsaved",
         decoder: str = "viterbi",
