@@ -344,12 +344,6 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     result = trainer.train(
         resume_from_checkpoint=str(last_checkpoint(work / "checkpoints")) if resume else None
     )
-    if torch.distributed.is_initialized():
-        # No collective follows the loop: rank 0 packages alone. A rank that
-        # exits with its gloo group alive can abort at interpreter shutdown
-        # (a worker thread still holding tensors; seen once in CI as rank 1's
-        # SIGABRT after a finished run), so every rank ends it here.
-        torch.distributed.destroy_process_group()
     if not trainer.is_world_process_zero():
         return output
     if config.model.crf:
