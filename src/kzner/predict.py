@@ -132,7 +132,8 @@ class Tagger:
             raise KznerError(f"{directory} is not a kzner model: no {KZNER_CONFIG}")
         check_labels(directory, settings, labels)
         target = pick_device(device)
-        dtype = pick_dtype(precision, target)
+        # int8 is quantised from fp32 weights: auto must not pick bf16 for it.
+        dtype = pick_dtype("fp32" if quantize and precision == "auto" else precision, target)
         model = AutoModelForTokenClassification.from_pretrained(directory, dtype=dtype).to(target)
         if quantize:
             if target.type != "cpu" or dtype != torch.float32:
