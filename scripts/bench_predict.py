@@ -7,7 +7,7 @@ entities give an F1 for each system). Each system runs in a fresh process so
 its peak memory (max RSS) is its own; this script imports kzner only inside
 functions, so the pipeline's process holds what a plain-transformers user's
 would, and no kzner module. Printed: docs/s, characters/s and
-sub-tokens/s of each, the ratio to the pipeline, entity agreement with kzner fp32 (identical
+sub-tokens/s of each, the ratio to the pipeline, entity agreement with kzner (identical
 start, end and label), F1 on the KazNERD-derived documents, and peak memory.
 
 The pipeline uses ``aggregation_strategy="first"`` (and, in a second run,
@@ -127,15 +127,15 @@ def run_card(model: str, texts: list[str], threads: int):
 
 def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: int):
     """The model's forward passes alone, batched as kzner batches (its
-    sentences, sorted longest first, padded per batch), tokenised and padded
+    sentences, sorted longest first, padded per batch as kzner pads), tokenised and padded
     before the clock starts: the ceiling an end-to-end tagger can approach."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     from kzner.package import read_settings
-    from kzner.predict import pick_dtype
+    from kzner.predict import pad_multiple, pick_dtype
 
     torch.set_num_threads(threads)
-    dtype = pick_dtype(options.get("precision", "fp32"), torch.device("cpu"))
+    dtype = pick_dtype(options.get("precision", "auto"), torch.device("cpu"))
     tokenizer = AutoTokenizer.from_pretrained(model)
     net = AutoModelForTokenClassification.from_pretrained(model, dtype=dtype).eval()
     words = sentence_words(texts)
@@ -151,7 +151,9 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
     )
     ids = sorted(encoded["input_ids"], key=len, reverse=True)
     batches = [
-        tokenizer.pad({"input_ids": ids[i : i + batch]}, return_tensors="pt")
+        tokenizer.pad(
+            {"input_ids": ids[i : i + batch]}, pad_to_multiple_of=pad_multiple(dtype), return_tensors="pt"
+        )
         for i in range(0, len(ids), batch)
     ]
     with torch.inference_mode():
@@ -260,7 +262,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--stride", type=int, default=32, help="the pipeline's window overlap")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--fast", action="store_true", help="also run kzner in bf16 and in dynamic int8")
+    parser.add_argument("--fast", action="store_true", help="also run kzner in fp32, bf16 and dynamic int8")
     args = parser.parse_args()
     if not Path(args.model, "kzner.json").is_file():
         parser.error(f"{args.model} is not a trained kzner model (run `make train` first, or pass --model)")
@@ -269,6 +271,7 @@ def main() -> None:
     chars = sum(map(len, texts))
     print(f"{len(texts)} documents, {chars:,} characters; {args.threads} threads, batch {args.batch_size}")
     from kzner.evaluate import span_scores
+    from kzner.predict import pick_dtype
     from kzner.tokenize import split_sentences, tokenize
 
     pipe_args = (args.model, texts, args.batch_size, args.stride, args.threads)
@@ -285,7 +288,11 @@ def main() -> None:
     runs["card recipe"] = in_child(run_card, args.model, texts, args.threads)
     variants = {"kzner": {}}
     if args.fast:
-        variants |= {"kzner bf16": {"precision": "bf16"}, "kzner int8": {"quantize": True}}
+        variants |= {
+            "kzner fp32": {"precision": "fp32"},
+            "kzner bf16": {"precision": "bf16"},
+            "kzner int8": {"quantize": True},
+        }
     for name, options in variants.items():
         runs[name] = in_child(run_kzner, args.model, texts, args.batch_size, options, args.threads)
     for name, options in variants.items():
@@ -316,16 +323,17 @@ def main() -> None:
         raw = f"raw fwd{name[5:]}"
         if raw in runs:
             print(f"{name}: {runs[raw][0] / runs[name][0]:.2f} of the speed of its raw forward passes")
-    print("agree: entities identical to kzner fp32's, over all entities either found (start, end, label)")
+    print(
+        "agree: entities identical to kzner's (its defaults: precision auto, here "
+        f"{pick_dtype('auto', torch.device('cpu'))}), over all entities either found (start, end, label)"
+    )
     print(
         'pipeline: whole documents, its own striding, aggregation "first" ("simple": pipe simple); '
         "pipe/sent.: fed the sentences kzner feeds the model"
     )
     print("card recipe: the model card's plain-transformers example (sentence by sentence, capitals titled)")
     print("ws: entities starting or ending on whitespace")
-    print("raw fwd: the forward passes alone on kzner's sentences, tokenised and padded beforehand")
-    if args.fast:
-        print(f"this CPU has native bf16 (AVX512-BF16): {torch.cpu._is_avx512_bf16_supported()}")
+    print("raw fwd: the forward passes alone on kzner's sentences at its precision, tokenised first")
     print(f"F1: exact-span micro-F1 on the {len(scored)} KazNERD-derived documents")
 
     processes = whole_processes(args.model, texts, args.stride, args.batch_size)

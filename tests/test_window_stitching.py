@@ -136,6 +136,20 @@ def test_batches_go_to_the_model_longest_first(tokenizer) -> None:  # noqa: ANN0
     assert model.widths == sorted(model.widths, reverse=True)
 
 
+def test_half_precision_batches_are_padded_to_multiples_of_8(tokenizer) -> None:  # noqa: ANN001
+    # oneDNN keeps a bf16 kernel per input shape (kzner.predict.pad_multiple);
+    # fp32 pads only to the batch's longest window.
+    sentences = [sentence(n) for n in (1, 2, 40, 3, 5, 9)]
+    widths = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        model = WidthRecorder().to(dtype)
+        Tagger(model, tokenizer, LABELS, MAX_LENGTH, STRIDE, batch_size=2).word_probabilities(sentences)
+        widths[dtype] = model.widths
+    assert any(w % 8 for w in widths[torch.float32])
+    assert all(w % 8 == 0 for w in widths[torch.bfloat16])
+    assert [-(-w // 8) * 8 for w in widths[torch.float32]] == widths[torch.bfloat16]
+
+
 def test_uncertainty_ranks_documents_by_how_unsure_the_model_is(tokenizer) -> None:  # noqa: ANN001
     tagger = Tagger(HesitantTagger(), tokenizer, LABELS, MAX_LENGTH, STRIDE)
     odd = {c for c in "абвгдеж" if tokenizer.convert_tokens_to_ids(c) % 2 == 1}

@@ -81,6 +81,16 @@ def pick_dtype(precision: str, device: torch.device) -> torch.dtype:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
+def pad_multiple(dtype: torch.dtype) -> int | None:
+    """Batches in half precision are padded to a multiple of 8: oneDNN keeps
+    a bf16 kernel for every input shape it meets, so each distinct window
+    length cost CPU memory (60 lengths: +205 MB, in multiples of 8: +44 MB;
+    ``kzner predict``'s peak on the bench 651-656 MB -> 594), at the same
+    speed; tensor cores and AMX tiles work in such multiples anyway. fp32
+    runs without: there the padding measured 12% slower and no lighter."""
+    return 8 if dtype in (torch.bfloat16, torch.float16) else None
+
+
 class Tagger:
     def __init__(
         self,
@@ -105,6 +115,7 @@ class Tagger:
         self.tokenizer = tokenizer
         self.tagset = TagSet.from_id2label(model.config.id2label, labels)
         device = next(model.parameters()).device
+        self.pad_to = pad_multiple(next(model.parameters()).dtype)
         self.fold = torch.from_numpy(self.tagset.fold_matrix()).to(device)
         saved_crf = getattr(model.config, CONFIG_KEY, None)
         self.crf = LinearChainCRF.from_config(saved_crf).to(device) if saved_crf else None
@@ -195,7 +206,9 @@ class Tagger:
         step = batch_size or self.batch_size
         for i in range(0, len(jobs), step):
             chunk = jobs[i : i + step]
-            batch = self.tokenizer.pad([job[2] for job in chunk], return_tensors="pt").to(device)
+            batch = self.tokenizer.pad(
+                [job[2] for job in chunk], pad_to_multiple_of=self.pad_to, return_tensors="pt"
+            ).to(device)
             logits = self.model(**batch).logits.float()
             if self.crf is None:
                 probabilities = logits.softmax(-1)
