@@ -49,6 +49,7 @@ from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows
 from kzner.package import check_labels, read_settings, write_package
 from kzner.predict import Tagger, cpu_has_bf16
 from kzner.prune import kept_ids, prune
+from kzner.ranks import leave
 from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet, continuation_tag
 from kzner.tokenize import split_sentences, tokenize
@@ -344,39 +345,48 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     result = trainer.train(
         resume_from_checkpoint=str(last_checkpoint(work / "checkpoints")) if resume else None
     )
-    if not trainer.is_world_process_zero():
-        return output
-    if config.model.crf:
-        setattr(trainer.model.config, CONFIG_KEY, trainer.model.crf.to_config())
-        del trainer.model.crf
-    if config.model.head == "distilled":
-        train_extra = {
-            "distil": distil_head(
-                trainer.model,
-                tokenizer,
-                [s.words for s in corpus.train],
-                tagset,
-                config.labels,
-                config.model.max_length,
-                config.model.stride,
-                config.train.eval_batch_size,
-                config.train.seed,
-                config.model.label_all_tokens,
-            )
+    if trainer.is_world_process_zero():
+        if config.model.crf:
+            setattr(trainer.model.config, CONFIG_KEY, trainer.model.crf.to_config())
+            del trainer.model.crf
+        if config.model.head == "distilled":
+            train_extra = {
+                "distil": distil_head(
+                    trainer.model,
+                    tokenizer,
+                    [s.words for s in corpus.train],
+                    tagset,
+                    config.labels,
+                    config.model.max_length,
+                    config.model.stride,
+                    config.train.eval_batch_size,
+                    config.train.seed,
+                    config.model.label_all_tokens,
+                )
+            }
+            log.info(f"head distilled into our tags: {train_extra['distil']}")
+        else:
+            train_extra = {}
+        train_metrics = {
+            **result.metrics,
+            "wall_seconds": round(time.time() - started, 1),
+            "sentences": len(corpus.train),
+            "windows": len(train_set),
+            "world_size": trainer.args.world_size,
+            "precision": precision,
+            **train_extra,
         }
-        log.info(f"head distilled into our tags: {train_extra['distil']}")
-    else:
-        train_extra = {}
-    train_metrics = {
-        **result.metrics,
-        "wall_seconds": round(time.time() - started, 1),
-        "sentences": len(corpus.train),
-        "windows": len(train_set),
-        "world_size": trainer.args.world_size,
-        "precision": precision,
-        **train_extra,
-    }
-    score_and_package(trainer.model, tokenizer, config, corpus, train_metrics, work, output)
+        score_and_package(trainer.model, tokenizer, config, corpus, train_metrics, work, output)
+    if trainer.args.world_size > 1:
+        # Every rank waits for rank 0's package, then ends its group. Other
+        # ranks used to exit as the loop ended, while gloo's workers could
+        # still be freeing the last collective's tensors: a rare SIGABRT at
+        # interpreter shutdown (seen once in CI; pytorch/pytorch#179291),
+        # upon which torchrun stops rank 0, package unwritten. Ending the
+        # group right after the loop hung instead (a worker waited for the
+        # GIL the ending thread held); waiting in a barrier releases it for
+        # as long as rank 0 packages.
+        leave()
     return output
 
 
