@@ -248,6 +248,22 @@ def test_faster_precisions_keep_offsets_and_refuse_what_cannot_work(model_dir: P
         Tagger.load(model_dir, device="cpu", precision="bf16", quantize=True)
 
 
+def test_a_package_read_in_bf16_has_the_weights_transformers_gives(model_dir: Path) -> None:
+    # kzner.package.load_model casts tensor by tensor instead of through
+    # from_pretrained's mapped file: the same model must come out.
+    from transformers import AutoModelForTokenClassification
+
+    from kzner.package import load_model
+
+    ours = load_model(model_dir, torch.bfloat16)
+    theirs = AutoModelForTokenClassification.from_pretrained(model_dir, dtype=torch.bfloat16)
+    assert type(ours) is type(theirs) and ours.config.to_dict() == theirs.config.to_dict()
+    mine, reference = ours.state_dict(), theirs.state_dict()
+    assert mine.keys() == reference.keys()
+    assert all(torch.equal(mine[name], reference[name]) for name in mine)
+    assert {p.dtype for p in ours.parameters()} == {torch.bfloat16} and not ours.training
+
+
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_on_cpu_is_bf16_only_where_the_cpu_has_it(monkeypatch, native: bool) -> None:
     from kzner import predict

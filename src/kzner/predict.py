@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForTokenClassification, AutoTokenizer
+from transformers import AutoTokenizer
 
 from kzner.align import OUTSIDE, tags_to_spans
 from kzner.casing import model_words
@@ -34,7 +34,7 @@ from kzner.features import (
     plan_windows,
     window_features,
 )
-from kzner.package import KZNER_CONFIG, check_labels, read_settings
+from kzner.package import KZNER_CONFIG, check_labels, load_model, read_settings
 from kzner.tagset import TagSet
 from kzner.tokenize import split_sentences, tokenize
 
@@ -145,7 +145,7 @@ class Tagger:
         target = pick_device(device)
         # int8 is quantised from fp32 weights: auto must not pick bf16 for it.
         dtype = pick_dtype("fp32" if quantize and precision == "auto" else precision, target)
-        model = AutoModelForTokenClassification.from_pretrained(directory, dtype=dtype).to(target)
+        model = load_model(directory, dtype).to(target)
         if quantize:
             if target.type != "cpu" or dtype != torch.float32:
                 raise KznerError("quantize is dynamic int8 on CPU from fp32: use it with --device cpu, fp32")
