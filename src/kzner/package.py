@@ -79,7 +79,7 @@ def load_model(directory: Path, dtype: torch.dtype) -> transformers.PreTrainedMo
         return transformers.AutoModelForTokenClassification.from_pretrained(directory, dtype=dtype)
     config = transformers.AutoConfig.from_pretrained(directory)
     with safe_open(weights, framework="pt", backend="pread") as f:
-        state = {name: f.get_tensor(name).to(dtype) for name in f.keys()}  # noqa: SIM118
+        state = {name: f.get_tensor(name).to(dtype) for name in f.keys()}  # noqa: SIM118 (not a dict)
     architecture = getattr(transformers, config.architectures[0])
     model = architecture.from_pretrained(None, config=config, state_dict=state, dtype=dtype)
     model.config._name_or_path = str(directory)
