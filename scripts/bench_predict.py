@@ -129,15 +129,15 @@ def run_raw(model: str, texts: list[str], batch: int, options: dict, threads: in
     """The model's forward passes alone, batched as kzner batches (its
     sentences, sorted longest first, padded per batch as kzner pads), tokenised and padded
     before the clock starts: the ceiling an end-to-end tagger can approach."""
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    from kzner.package import read_settings
+    from kzner.package import load_model, read_settings
     from kzner.predict import pad_multiple, pick_dtype
 
     torch.set_num_threads(threads)
     dtype = pick_dtype(options.get("precision", "auto"), torch.device("cpu"))
     tokenizer = AutoTokenizer.from_pretrained(model)
-    net = AutoModelForTokenClassification.from_pretrained(model, dtype=dtype).eval()
+    net = load_model(Path(model), dtype).eval()
     words = sentence_words(texts)
     # A sentence longer than the package's window is read in overlapping windows, as kzner reads it.
     settings = read_settings(Path(model))
