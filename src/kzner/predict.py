@@ -114,8 +114,9 @@ class Tagger:
         self.version = version
         self.tokenizer = tokenizer
         self.tagset = TagSet.from_id2label(model.config.id2label, labels)
-        device = next(model.parameters()).device
-        self.pad_to = pad_multiple(next(model.parameters()).dtype)
+        weight = next(model.parameters())
+        device = weight.device
+        self.pad_to = pad_multiple(weight.dtype)
         self.fold = torch.from_numpy(self.tagset.fold_matrix()).to(device)
         saved_crf = getattr(model.config, CONFIG_KEY, None)
         self.crf = LinearChainCRF.from_config(saved_crf).to(device) if saved_crf else None
