@@ -116,6 +116,25 @@ def test_unreadable_inputs_name_the_file(model_dir: Path, tmp_path: Path, capsys
     assert len(out.read_text().splitlines()) == 2
 
 
+def test_an_output_inside_the_input_folder_is_not_read_back(
+    model_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    docs = tmp_path / "docs"
+    write(docs, "a.txt", "Арал ауданы".encode())
+    out = docs / "out.jsonl"
+    assert main(["predict", "--model", str(model_dir), str(docs), "--output", str(out)]) == 0
+    written = out.read_text(encoding="utf-8")
+    assert [json.loads(line)["id"] for line in written.splitlines()] == ["a.txt"]
+    # Again, typed another way: last run's JSONL is not a document (it has no text field).
+    monkeypatch.chdir(tmp_path)
+    assert [f.id for f in plan(["docs"], output="docs/./out.jsonl")] == ["a.txt"]
+    assert [f.id for f in plan(["docs"])] == ["a.txt", "out.jsonl"]
+    assert main(["predict", "--model", str(model_dir), "docs", "--output", "docs/./out.jsonl"]) == 0
+    assert out.read_text(encoding="utf-8") == written
+    with pytest.raises(KznerError, match="is both an input and --output"):
+        plan([str(out)], output="docs/out.jsonl")
+
+
 def test_jsonl_is_read_a_record_at_a_time(tmp_path: Path) -> None:
     from kzner.inputs import read_sources
 

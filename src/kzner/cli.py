@@ -237,7 +237,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         if not args.output:
             raise KznerError("predict under torchrun needs --output: rank 0 merges every rank's part into it")
         rank.use_own_gpu()
-    files = plan(args.inputs, shard)
+    files = plan(args.inputs, shard, args.output)
     tagger = _load_tagger(args)
     log.debug(f"{len(files)} input files, model {tagger.version} on {tagger.fold.device}")
     sources = read_sources(files, args.text_field, args.id_field, shard, args.stdin_jsonl)

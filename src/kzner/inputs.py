@@ -64,23 +64,32 @@ class Planned:
     id: str  # the document's name: relative to the folder it was found in, or the file's name
 
 
-def plan(inputs: Sequence[str], shard: Shard | None = None) -> list[Planned]:
+def plan(inputs: Sequence[str], shard: Shard | None = None, output: str | None = None) -> list[Planned]:
     """Files to read, in a stable order: folders are searched recursively for
     .txt and .jsonl files; a named file is taken whatever its suffix.
+
+    ``output``, the run's own output file, is never an input: written into the
+    folder it reads, an earlier run's JSONL would otherwise be read back as
+    documents (and fail, having no text field) on the next run.
 
     A file's id is its path relative to the input root (the folder given, or
     the file's own folder), so it is the same on every machine and however
     the path was typed: shards, outputs and Label Studio tasks agree, and no
     local path of the machine that ran kzner leaks into them. A text file of
     another shard is left out (JSONL files are sharded by record)."""
+    written = Path(output).resolve() if output else None
     files: list[Planned] = []
     for item in inputs:
         path = Path(item)
         if item != STDIN and path.is_dir():
             found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES + JSONL_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix in TEXT_SUFFIXES + JSONL_SUFFIXES and p.resolve() != written
             )
             files.extend(Planned(str(p), p.relative_to(path).as_posix()) for p in found)
+        elif item != STDIN and path.resolve() == written:
+            raise KznerError(f"{item} is both an input and --output")
         else:
             files.append(Planned(item, item if item == STDIN else path.name))
     return [f for f in files if shard is None or is_jsonl(f.path) or shard.owns(f.id)]
