@@ -8,7 +8,10 @@ its peak memory (max RSS) is its own; this script imports kzner only inside
 functions, so the pipeline's process holds what a plain-transformers user's
 would, and no kzner module. Printed: docs/s, characters/s and
 sub-tokens/s of each, the ratio to the pipeline, entity agreement with kzner (identical
-start, end and label), F1 on the KazNERD-derived documents, and peak memory.
+start, end and label), F1 on the KazNERD-derived documents, and peak memory;
+and the sub-tokens each reads per sub-token of text (at one precision, most
+of kzner's speed-up is reading each piece once, where the pipeline's
+overlapping windows read most pieces twice).
 
 The pipeline uses ``aggregation_strategy="first"`` (and, in a second run,
 ``"simple"``) with its own striding over whole documents (``stride``); the
@@ -181,6 +184,19 @@ def sub_tokens(model: str, texts: list[str]) -> int:
     return sum(map(len, tokenizer(words, is_split_into_words=True, verbose=False)["input_ids"]))
 
 
+def pipeline_pieces(model: str, texts: list[str], stride: int) -> tuple[int, int]:
+    """Real sub-tokens the pipeline's forward passes read over whole documents
+    (windows of the packaged ``model_max_length`` overlapping by ``stride``, as
+    its preprocessing cuts them, so most pieces are read twice), and the
+    documents' own sub-tokens."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    windows = tokenizer(texts, truncation=True, return_overflowing_tokens=True, stride=stride, verbose=False)
+    text = tokenizer(texts, add_special_tokens=False, verbose=False)
+    return sum(map(len, windows["input_ids"])), sum(map(len, text["input_ids"]))
+
+
 def whitespace_edges(texts: list[str], spans: list[list[Span]]) -> int:
     """Entities that start or end on whitespace: offsets off the word."""
     return sum(
@@ -223,19 +239,21 @@ def whole_process(command: list[str]) -> tuple[float, int]:
     return float(seconds), int(kb)
 
 
-def whole_processes(model: str, texts: list[str], stride: int, batch: int) -> dict[str, tuple[float, int]]:
+def whole_processes(
+    model: str, texts: list[str], stride: int, batch: int, fp32: bool
+) -> dict[str, tuple[float, int]]:
     with tempfile.TemporaryDirectory() as folder:
         for i, text in enumerate(texts):
             Path(folder, f"{i:04d}.txt").write_text(text, encoding="utf-8")
         out = str(Path(folder, "out.jsonl"))
         pipe = [sys.executable, "-c", PIPELINE_SCRIPT, model, folder, out, str(stride)]
-        return {
-            "kzner predict": whole_process(
-                [sys.executable, "-m", "kzner.cli", "predict", "--model", model, folder, "--output", out]
-            ),
-            f"pipeline, batch {batch}": whole_process([*pipe, str(batch)]),
-            "pipeline, batch 1": whole_process([*pipe, "0"]),
-        }
+        kzner = [sys.executable, "-m", "kzner.cli", "predict", "--model", model, folder, "--output", out]
+        runs = {"kzner predict": whole_process(kzner)}
+        if fp32:  # what CPUs without native bf16 run by default
+            runs["kzner predict fp32"] = whole_process([*kzner, "--precision", "fp32"])
+        runs[f"pipeline, batch {batch}"] = whole_process([*pipe, str(batch)])
+        runs["pipeline, batch 1"] = whole_process([*pipe, "0"])
+        return runs
 
 
 def in_child(function, *args):  # noqa: ANN001, ANN002, ANN201
@@ -262,7 +280,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--stride", type=int, default=32, help="the pipeline's window overlap")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--fast", action="store_true", help="also run kzner in fp32, bf16 and dynamic int8")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="also run kzner in fp32, bf16 and dynamic int8 (and in fp32 as a whole process)",
+    )
     args = parser.parse_args()
     if not Path(args.model, "kzner.json").is_file():
         parser.error(f"{args.model} is not a trained kzner model (run `make train` first, or pass --model)")
@@ -335,8 +357,13 @@ def main() -> None:
     print("ws: entities starting or ending on whitespace")
     print("raw fwd: the forward passes alone on kzner's sentences at its precision, tokenised first")
     print(f"F1: exact-span micro-F1 on the {len(scored)} KazNERD-derived documents")
+    read, text_pieces = pipeline_pieces(args.model, texts, args.stride)
+    print(
+        f"pieces read per piece of text: pipeline {read / text_pieces:.2f}, kzner {tokens / text_pieces:.2f} "
+        f"(<s> and </s> included): the pipeline reads {read / tokens:.2f}x the pieces kzner reads"
+    )
 
-    processes = whole_processes(args.model, texts, args.stride, args.batch_size)
+    processes = whole_processes(args.model, texts, args.stride, args.batch_size, args.fast)
     print(f"\nwhole process, {len(texts)} documents as .txt files (start-up and model loading included)")
     print(f"{'system':<22}{'seconds':>9}{'speed-up':>10}{'max RSS':>10}")
     baseline = processes[f"pipeline, batch {args.batch_size}"][0]
