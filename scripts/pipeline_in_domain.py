@@ -3,7 +3,9 @@ annotated documents (by default the in-domain dev part): what a user who
 loads the package in ``transformers.pipeline`` gets on whole documents,
 against what kzner gets from the same package.
 
-Printed per system: exact and overlap span micro-F1 on character spans.
+Printed per system: exact and overlap span micro-F1 on character spans, and
+entity agreement with ``kzner predict`` (as scripts/bench_predict.py counts
+it) on documents that are real running text, not joined corpus sentences.
 Both run as ``scripts/bench_predict.py`` runs them: the pipeline with
 ``stride`` over whole documents, with ``aggregation_strategy`` "first" and
 "simple".
@@ -16,7 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from bench_predict import as_spans, run_kzner, run_pipeline
+from bench_predict import agreement, as_spans, run_kzner, run_pipeline
 from kzner.config import expand_globs
 from kzner.evaluate import span_scores
 from kzner.labelstudio import load_documents
@@ -40,10 +42,11 @@ def main() -> None:
         predicted[f'pipeline "{strategy}"'] = as_spans(run[1])
     gold = [list(d.spans) for d in docs]
     print(f"{args.model}: {len(docs)} documents, {sum(map(len, gold))} gold spans")
-    print(f"{'system':<20}{'exact':>8}{'overlap':>9}")
+    print(f"{'system':<20}{'exact':>8}{'overlap':>9}{'agree':>7}")
     for name, spans in predicted.items():
         exact, overlap = (span_scores(gold, spans)[kind]["micro avg"]["f1"] for kind in ("exact", "overlap"))
-        print(f"{name:<20}{exact:>8.3f}{overlap:>9.3f}")
+        agree = agreement(predicted["kzner predict"], spans)
+        print(f"{name:<20}{exact:>8.3f}{overlap:>9.3f}{agree:>7.3f}")
 
 
 if __name__ == "__main__":
