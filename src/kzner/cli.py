@@ -62,7 +62,7 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
         default="sentence",
         choices=CONTEXTS,
         help="sentence: a window per sentence; paragraph: a document's sentences packed into "
-        "windows (faster; for models trained with data.packed_fraction)",
+        "windows (faster; for models trained with data.context_fraction)",
     )
 
 

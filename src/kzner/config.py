@@ -62,12 +62,12 @@ class DataConfig(_Strict):
     # caps (headlines, datelines), title case, or only the entities in
     # capitals or title case (`«АУЫЛ АМАНАТЫ»`, `Amanat`). 0: none.
     case_augment: float = Field(0.1, ge=0, le=1)
-    # Fraction of training sentences learnt joined to the sentences after
-    # them in the same document (KazNERD: unrelated neighbours in file order,
-    # never two variants of one sentence), up to a window, so that several
-    # sentences in one window (whole documents in a plain pipeline) do not
-    # change the labels. 0: one sentence per window.
-    packed_fraction: float = Field(0.0, ge=0, le=1)
+    # Fraction of runs of consecutive sentences of one document (KazNERD:
+    # unrelated neighbours in file order, never two variants of one
+    # sentence) also learnt as one window whose loss covers one of them, so
+    # that a sentence's neighbours in a window (whole documents in a plain
+    # pipeline) do not change its labels. 0: one sentence per window.
+    context_fraction: float = Field(1.0, ge=0, le=1)
     # Chance that a training mention holding a listed name (a region, an
     # outlet, a national project...) learns it swapped for another of its
     # kind (kzner.gazetteer), so that unseen names keep their labels. 0: none.

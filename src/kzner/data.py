@@ -39,6 +39,9 @@ class Sentence:
     tags: tuple[str, ...]
     # Gold tags in our six labels, for scoring.
     gold: tuple[str, ...]
+    # The words [start, stop) whose tags the loss covers; None: all of them
+    # (a window learnt for its context has its other words unlabelled).
+    labelled: tuple[int, int] | None = None
 
 
 @dataclass
@@ -97,8 +100,8 @@ def load_corpus(config: Config) -> Corpus:
             tags = tuple(_rename(t, _TO_KAZNERD) for t in gold) if full else gold
             in_domain.append(Sentence(f"{doc.id}/{n}", tuple(t.text for t in tokens), tags, gold))
     budget = (config.model.max_length - 2) // PIECES_PER_WORD
-    train = packed(train, data.packed_fraction, budget, config.train.seed)
-    in_domain = packed(in_domain, data.packed_fraction, budget, config.train.seed)
+    train = in_context(train, data.context_fraction, budget, config.train.seed)
+    in_domain = in_context(in_domain, data.context_fraction, budget, config.train.seed)
     train.extend(s for s in in_domain for _ in range(config.data.annotation_oversample))
     if data.mention_replace:
         path = Path(data.gazetteer) if data.gazetteer else BUNDLED
@@ -137,18 +140,20 @@ def subsample(sentences: list[S], fraction: float, seed: int) -> list[S]:
 PIECES_PER_WORD = 2
 
 
-def packed(sentences: list[Sentence], fraction: float, budget: int, seed: int) -> list[Sentence]:
-    """``sentences`` cut into runs of consecutive sentences of one source up
-    to ``budget`` words, about ``fraction`` of them (by sentence) learnt as
-    one window per run, in place of the originals, so training takes about
-    as long.
+def in_context(sentences: list[Sentence], fraction: float, budget: int, seed: int) -> list[Sentence]:
+    """``sentences``, and for about ``fraction`` of the runs of consecutive
+    sentences of one source that fit ``budget`` words, the run once more as
+    one window whose loss covers one drawn sentence of it.
 
-    A plain transformers pipeline feeds whole documents, several sentences
-    to a window; a model that only ever saw one sentence per window tags
-    those worse. The source is the document for in-domain sentences
-    (``doc/n``); KazNERD's sentences come shuffled, so its runs are
-    unrelated neighbours in file order, never two variants of one sentence
-    (a near-copy whose labels the model could copy).
+    A plain transformers pipeline feeds whole documents, two or three
+    sentences to a window cut wherever it falls; a model that only ever saw
+    one sentence per window finds entities there that it does not find in
+    the sentence alone. Here it learns a sentence's own tags among its
+    neighbours, while every sentence is still learnt alone as `kzner predict`
+    reads it. The source is the document for in-domain sentences (``doc/n``);
+    KazNERD's sentences come shuffled, so its runs are unrelated neighbours
+    in file order, never two variants of one sentence (a near-copy whose
+    labels the model could copy).
     """
     if not fraction:
         return sentences
@@ -157,15 +162,18 @@ def packed(sentences: list[Sentence], fraction: float, budget: int, seed: int) -
     for segment in _segments(sentences):
         for group in pack([len(s.words) for s in segment], budget):
             run = segment[group.start : group.stop]
+            out.extend(run)
             if len(run) == 1 or rng.random() >= fraction:
-                out.extend(run)
                 continue
+            pick = rng.randrange(len(run))
+            start = sum(len(s.words) for s in run[:pick])
             out.append(
                 Sentence(
-                    f"{run[0].id}+{len(run) - 1}",
+                    f"{run[pick].id}+context",
                     tuple(w for s in run for w in s.words),
                     tuple(t for s in run for t in s.tags),
                     tuple(t for s in run for t in s.gold),
+                    (start, start + len(run[pick].words)),
                 )
             )
     return out
@@ -227,6 +235,10 @@ def swapped(sentences: list[Sentence], gazetteer: Gazetteer, chance: float, seed
     rng = random.Random(seed)
     out = []
     for sentence in sentences:
+        if sentence.labelled is not None:
+            # Learnt for its context: its own sentence is swapped in its copy alone.
+            out.append(sentence)
+            continue
         words, tags, gold = list(sentence.words), list(sentence.tags), list(sentence.gold)
         # Right to left, so that a swap of another length leaves the spans before it in place.
         for label, start, last in reversed(get_entities(list(sentence.gold))):

@@ -215,7 +215,7 @@ In plain transformers, fed one sentence at a time as kzner feeds the model:
 {pipeline_example(config, output)}```
 
 {_head_note(config)}
-The model learnt one sentence per window. A whole document given to the
+{_window_note(config)} A whole document given to the
 pipeline at once shares each window among several sentences, and a headline
 in capitals hides which words are names: both cost entities (measured in the
 kzner README), so the example cuts sentences and reads a sentence in
@@ -307,6 +307,12 @@ def _aggregation(config: Config) -> str:
     """``first`` fuses pieces over real words only with a word-aware (WordPiece)
     tokenizer; over whitespace words it would tag ``«Жайлы`` by its ``«``."""
     return "first" if config.model.word_aware else "simple"
+
+
+def _window_note(config: Config) -> str:
+    if config.data.context_fraction:
+        return "The model learnt each sentence alone and among its neighbours in a window."
+    return "The model learnt one sentence per window."
 
 
 def _head_note(config: Config) -> str:

@@ -253,7 +253,7 @@ class Tagger:
         """``word_probabilities`` for every sentence of every document, in
         order. With context ``paragraph``, consecutive sentences of a
         document share a window up to the model's length: fewer, fuller
-        windows, meant for models trained with ``data.packed_fraction``
+        windows, meant for models trained with ``data.context_fraction``
         (one trained on single sentences tags them worse)."""
         sentences = [sentence for doc in documents for sentence in doc]
         if self.context == "sentence":
