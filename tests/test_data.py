@@ -130,8 +130,9 @@ BEFORE = {
 
 def kaznerd_only(folder: Path, *overrides: str) -> Corpus:
     no_exports = ["data.annotations=[]", "data.in_domain_dev=[]", f"data.kaznerd_dir={folder}"]
-    # Which sentences each side holds, as read: case variants (tested above) rename some.
-    no_exports.append("data.case_augment=0")
+    # Which sentences each side holds, as read: case variants and context
+    # windows (tested above) rename or add some.
+    no_exports += ["data.case_augment=0", "data.context_fraction=0"]
     return load_corpus(load_config(ROOT / "configs" / "default.yaml", [*no_exports, *overrides]))
 
 
