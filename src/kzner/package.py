@@ -327,8 +327,10 @@ def _head_note(config: Config) -> str:
             "The head predicts our tags (O, B-/I- of each label), distilled from one\n"
             f"trained on every KazNERD class. {words}; the model sees the pieces it\n"
             "learnt from, and `start`/`end` land on the word. Its `model_max_length` is\n"
-            f"the {config.model.max_length}-sub-token window the model was trained on: pass\n"
-            "`stride` for longer texts."
+            f"the {config.model.max_length}-sub-token window the model was trained on. Called\n"
+            "without `stride`, a transformers pipeline reads only a text's first window\n"
+            "and drops the rest without a warning: pass `stride`, or feed it sentences\n"
+            "as the example does."
         )
     return (
         "Every head output is named by the label it stands for (outputs for KazNERD\n"
