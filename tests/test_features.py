@@ -116,26 +116,3 @@ def test_label_all_tokens_moves_b_to_i_on_later_pieces(tiny_base) -> None:
         for i, w in enumerate(word_ids):
             if w is not None and i not in firsts and label_all:
                 assert labels[i] == label_ids[tags[w].replace("B-", "I-")]
-
-
-def test_a_window_learnt_for_its_context_labels_only_its_own_sentence(tiny_base) -> None:
-    from transformers import AutoTokenizer
-
-    from kzner.config import load_config
-    from kzner.data import Sentence
-    from kzner.train import training_features
-
-    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
-    words = ("Арал", "ауданы", ".", "Қызылорда", "облысы", "мен", "Арал")
-    tags = ("B-GPE", "I-GPE", "O", "B-GPE", "I-GPE", "O", "B-GPE")
-    label_ids = {"O": 0, "B-GPE": 1, "I-GPE": 2}
-    config = load_config(None, ["model.label_all_tokens=true"])
-    alone = training_features(tokenizer, [Sentence("s", words, tags, tags)], label_ids, config)[0]
-    window = Sentence("s+context", words, tags, tags, labelled=(3, 7))
-    features = training_features(tokenizer, [window], label_ids, config)[0]
-    assert features["input_ids"] == alone["input_ids"]
-    word_ids = tokenizer(list(words), is_split_into_words=True).word_ids()
-    for word, full, learnt in zip(word_ids, alone["labels"], features["labels"], strict=True):
-        # The neighbours (words 0-2) are read but not learnt; the labelled sentence keeps every label.
-        assert learnt == (full if word is not None and word >= 3 else IGNORE)
-    assert {label for label in features["labels"] if label != IGNORE} == {0, 1, 2}

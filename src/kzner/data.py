@@ -39,9 +39,6 @@ class Sentence:
     tags: tuple[str, ...]
     # Gold tags in our six labels, for scoring.
     gold: tuple[str, ...]
-    # The words [start, stop) whose tags the loss covers; None: all of them
-    # (a window learnt for its context has its other words unlabelled).
-    labelled: tuple[int, int] | None = None
 
 
 @dataclass
@@ -143,17 +140,17 @@ PIECES_PER_WORD = 2
 def in_context(sentences: list[Sentence], fraction: float, budget: int, seed: int) -> list[Sentence]:
     """``sentences``, and for about ``fraction`` of the runs of consecutive
     sentences of one source that fit ``budget`` words, the run once more as
-    one window whose loss covers one drawn sentence of it.
+    one window.
 
     A plain transformers pipeline feeds whole documents, two or three
     sentences to a window cut wherever it falls; a model that only ever saw
     one sentence per window finds entities there that it does not find in
-    the sentence alone. Here it learns a sentence's own tags among its
-    neighbours, while every sentence is still learnt alone as `kzner predict`
-    reads it. The source is the document for in-domain sentences (``doc/n``);
-    KazNERD's sentences come shuffled, so its runs are unrelated neighbours
-    in file order, never two variants of one sentence (a near-copy whose
-    labels the model could copy).
+    the sentence alone. Here it learns each sentence's own tags among its
+    neighbours too, while every sentence is still learnt alone as `kzner
+    predict` reads it. The source is the document for in-domain sentences
+    (``doc/n``); KazNERD's sentences come shuffled, so its runs are unrelated
+    neighbours in file order, never two variants of one sentence (a
+    near-copy whose labels the model could copy).
     """
     if not fraction:
         return sentences
@@ -165,15 +162,12 @@ def in_context(sentences: list[Sentence], fraction: float, budget: int, seed: in
             out.extend(run)
             if len(run) == 1 or rng.random() >= fraction:
                 continue
-            pick = rng.randrange(len(run))
-            start = sum(len(s.words) for s in run[:pick])
             out.append(
                 Sentence(
-                    f"{run[pick].id}+context",
+                    f"{run[0].id}+context",
                     tuple(w for s in run for w in s.words),
                     tuple(t for s in run for t in s.tags),
                     tuple(t for s in run for t in s.gold),
-                    (start, start + len(run[pick].words)),
                 )
             )
     return out
@@ -235,10 +229,6 @@ def swapped(sentences: list[Sentence], gazetteer: Gazetteer, chance: float, seed
     rng = random.Random(seed)
     out = []
     for sentence in sentences:
-        if sentence.labelled is not None:
-            # Learnt for its context: its own sentence is swapped in its copy alone.
-            out.append(sentence)
-            continue
         words, tags, gold = list(sentence.words), list(sentence.tags), list(sentence.gold)
         # Right to left, so that a swap of another length leaves the spans before it in place.
         for label, start, last in reversed(get_entities(list(sentence.gold))):

@@ -196,8 +196,7 @@ def crf_loss(layer: LinearChainCRF):  # noqa: ANN201
 def training_features(
     tokenizer, sentences: list[Sentence], label_ids: dict[str, int], config: Config
 ) -> Dataset:
-    """Every window of every sentence; every word labelled in each window it is
-    in, but the neighbours in a window learnt for its context (``kzner.data.in_context``)."""
+    """Every window of every sentence; every word labelled in each window it is in."""
     rows = []
     encodings = encode_sentences(tokenizer, [sentence.words for sentence in sentences])
     for sentence, encoded in zip(sentences, encodings, strict=True):
@@ -205,11 +204,6 @@ def training_features(
         onward = (
             [label_ids[continuation_tag(t)] for t in sentence.tags] if config.model.label_all_tokens else None
         )
-        if sentence.labelled is not None:
-            start, stop = sentence.labelled
-            tags = [t if start <= n < stop else IGNORE for n, t in enumerate(tags)]
-            if onward is not None:
-                onward = [t if start <= n < stop else IGNORE for n, t in enumerate(onward)]
         for window in plan_windows(encoded, config.model.max_length - 2, config.model.stride):
             rows.append(window_features(tokenizer, encoded, window, tags, onward))
     return Dataset.from_list(rows)
