@@ -64,8 +64,8 @@ class DataConfig(_Strict):
     case_augment: float = Field(0.1, ge=0, le=1)
     # Fraction of runs of consecutive sentences of one document (KazNERD:
     # unrelated neighbours in file order, never two variants of one
-    # sentence) also learnt as one window whose loss covers one of them, so
-    # that a sentence's neighbours in a window (whole documents in a plain
+    # sentence) also learnt as one window, every word labelled, so that a
+    # sentence's neighbours in a window (whole documents in a plain
     # pipeline) do not change its labels. 0: one sentence per window.
     context_fraction: float = Field(1.0, ge=0, le=1)
     # Chance that a training mention holding a listed name (a region, an
