@@ -79,6 +79,30 @@ def test_bpe_tokenizers_cannot_be_pruned() -> None:
         kept_ids(bpe, SENTENCES)
 
 
+def test_pruning_reads_long_sentences_without_a_false_alarm() -> None:
+    """Pruning reads whole sentences, never fed to the model at that length:
+    transformers' "longer than the specified maximum ... indexing errors"
+    warning in every training log would be a false alarm."""
+    import logging
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    backend = Tokenizer(models.WordPiece({"[UNK]": 0, "a": 1, "##a": 2}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    wordpiece = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]", model_max_length=4)
+    warnings: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = warnings.append
+    library = logging.getLogger("transformers")  # its modules' loggers report to it
+    library.addHandler(handler)
+    try:
+        assert kept_ids(wordpiece, [["aa"] * 10, ["a"]]) == [0, 1, 2]
+    finally:
+        library.removeHandler(handler)
+    assert not [w for w in warnings if "longer than the specified maximum" in w.getMessage()]
+
+
 @pytest.mark.integration
 def test_training_with_a_pruned_vocabulary_packages_a_small_plain_model(
     tmp_path: Path, reports_dir: Path

@@ -58,7 +58,9 @@ def _pieces(model: dict) -> list[tuple[str, int]]:
 def _ids(tokenizer, batch: list[list[str]]) -> set[int]:
     if not batch:
         return set()
-    encoded = tokenizer(batch, is_split_into_words=True, add_special_tokens=False)["input_ids"]
+    # Whole sentences, which the model never reads at this length: the
+    # "longer than model_max_length ... indexing errors" warning is not ours.
+    encoded = tokenizer(batch, is_split_into_words=True, add_special_tokens=False, verbose=False)["input_ids"]
     return {i for ids in encoded for i in ids}
 
 
