@@ -67,15 +67,15 @@ def viterbi(probabilities: np.ndarray, tags: Sequence[str]) -> list[int]:
 
 def decode(probabilities: np.ndarray, tags: Sequence[str], decoder: str = "viterbi") -> list[int]:
     """Tag ids for one sentence; ``argmax`` takes each word's best tag alone."""
-    if decoder == "argmax":
-        return probabilities.argmax(-1).tolist() if len(probabilities) else []
     check_decoder(decoder)
     if len(probabilities) == 0:
         return []
+    best = probabilities.argmax(-1)
+    if decoder == "argmax":
+        return best.tolist()
     # Where each word's best tag alone already makes an allowed sequence,
     # that sequence is the best allowed one: search only the rest (23 of the
     # bench's 4,097 sentences; searching all took 0.41 s of `Tagger.pipe`'s 6.5).
-    best = probabilities.argmax(-1)
     moves, start = allowed_transitions(tags)
     if start[best[0]] and moves[best[:-1], best[1:]].all():
         return best.tolist()
