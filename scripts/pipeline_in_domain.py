@@ -35,7 +35,7 @@ def main() -> None:
     docs = load_documents(expand_globs(args.exports, "exports"))
     texts = [d.text for d in docs]
     threads, batch = os.cpu_count() or 1, 32
-    predicted = {"kzner predict": run_kzner(args.model, texts, batch, {}, threads)[1]}
+    predicted = {"kzner predict": run_kzner(args.model, texts, {}, threads)[1]}
     whole = [[(0, len(text))] for text in texts]
     for strategy in ("first", "simple"):
         run = run_pipeline(args.model, texts, batch, args.stride, threads, whole, strategy)

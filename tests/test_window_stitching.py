@@ -115,13 +115,15 @@ def test_batch_size_does_not_change_what_a_word_gets(tokenizer) -> None:  # noqa
 
 
 class WidthRecorder(PositionTagger):
-    """Notes the padded width of every batch it is given."""
+    """Notes the rows and padded width of every batch it is given."""
 
     def __init__(self) -> None:
         super().__init__()
         self.widths: list[int] = []
+        self.rows: list[int] = []
 
     def forward(self, input_ids: torch.Tensor, **rest: torch.Tensor) -> SimpleNamespace:
+        self.rows.append(input_ids.shape[0])
         self.widths.append(input_ids.shape[1])
         return super().forward(input_ids, **rest)
 
@@ -134,6 +136,20 @@ def test_batches_go_to_the_model_longest_first(tokenizer) -> None:  # noqa: ANN0
     tagger.word_probabilities([sentence(n) for n in (1, 2, 40, 3, 1, 2)])
     assert len(model.widths) > 3 and model.widths[0] == MAX_LENGTH and min(model.widths) < MAX_LENGTH
     assert model.widths == sorted(model.widths, reverse=True)
+
+
+def test_half_precision_batches_hold_more_windows_unless_told(tokenizer) -> None:  # noqa: ANN001
+    # A bf16 matrix product on the CPU repacks its weights at every call
+    # (kzner.predict.batch_windows): more windows a call share that cost.
+    sentences = [sentence(n % 7 + 1) for n in range(100)]
+    rows = {}
+    for dtype, size in ((torch.float32, None), (torch.bfloat16, None), (torch.bfloat16, 5)):
+        model = WidthRecorder().to(dtype)
+        Tagger(model, tokenizer, LABELS, MAX_LENGTH, STRIDE, batch_size=size).word_probabilities(sentences)
+        rows[dtype, size] = model.rows
+    assert max(rows[torch.float32, None]) == 32 and max(rows[torch.bfloat16, None]) == 48
+    assert max(rows[torch.bfloat16, 5]) == 5
+    assert len({sum(r) for r in rows.values()}) == 1  # the same windows, batched otherwise
 
 
 def test_half_precision_batches_are_padded_to_multiples_of_8(tokenizer) -> None:  # noqa: ANN001
