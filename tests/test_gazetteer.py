@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
 
@@ -95,15 +94,6 @@ def test_swapped_sentences_keep_their_tags_in_step(gazetteer: Gazetteer) -> None
         assert s.words[outlet_end:] == ("12", "млрд", "теңге", "бөлді")
         assert s.gold[outlet_end:] == ("B-MONEY", "I-MONEY", "I-MONEY", "O")
     assert len({s.words for s in out}) > 50  # the names are drawn, not fixed
-
-
-def test_a_context_windows_sentences_follow_a_swap(gazetteer: Gazetteer) -> None:
-    # SENTENCE as a window of two sentences: "Жетісу облысы әкімдігінің
-    # мәліметінше ," and "Kazinform 12 млрд теңге бөлді".
-    window = replace(SENTENCE, parts=(5, 5))
-    for s in swapped([window] * 100, gazetteer, 1.0, seed=5):
-        first = s.words.index("мәліметінше") + 2
-        assert s.parts == (first, len(s.words) - first)
 
 
 def test_the_chance_and_seed_decide_which_mentions(gazetteer: Gazetteer) -> None:

@@ -139,9 +139,6 @@ class TrainConfig(_Strict):
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
-    # Weight of the distance between a sentence read alone and among its
-    # neighbours in a context window (kzner.consistency); 0: off.
-    consistency: float = Field(0.0, ge=0)
     # Loss weight per label (B- and I- tags of it), e.g. {PROJECT: 2.0}: rare
     # labels count more. Unnamed labels and O weigh 1.
     label_weights: dict[str, float] = {}

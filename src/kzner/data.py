@@ -10,9 +10,7 @@ fingerprinted so that a packaged model records exactly what it learnt from.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
-import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -41,8 +39,6 @@ class Sentence:
     tags: tuple[str, ...]
     # Gold tags in our six labels, for scoring.
     gold: tuple[str, ...]
-    # A context window's sentences, as word counts; empty for a sentence alone.
-    parts: tuple[int, ...] = ()
 
 
 @dataclass
@@ -180,7 +176,6 @@ def in_context(
                         tuple(w for s in run for w in s.words),
                         tuple(t for s in run for t in s.tags),
                         tuple(t for s in run for t in s.gold),
-                        tuple(len(s.words) for s in run),
                     )
                 )
     return out
@@ -243,7 +238,6 @@ def swapped(sentences: list[Sentence], gazetteer: Gazetteer, chance: float, seed
     out = []
     for sentence in sentences:
         words, tags, gold = list(sentence.words), list(sentence.tags), list(sentence.gold)
-        parts = list(sentence.parts)
         # Right to left, so that a swap of another length leaves the spans before it in place.
         for label, start, last in reversed(get_entities(list(sentence.gold))):
             if label not in SWAPPED_LABELS or rng.random() >= chance:
@@ -256,14 +250,8 @@ def swapped(sentences: list[Sentence], gazetteer: Gazetteer, chance: float, seed
                 first = seq[at] if at == start else "I-" + seq[at][2:]
                 seq[at:to] = [first] + ["I-" + first[2:]] * (len(swap.words) - 1)
             words[at:to] = swap.words
-            if parts:
-                # A mention lies in one of the window's sentences: that one changes length.
-                part = bisect.bisect_right(list(itertools.accumulate(parts)), at)
-                parts[part] += len(swap.words) - (to - at)
         if words != list(sentence.words):
-            sentence = Sentence(
-                f"{sentence.id}/swapped", tuple(words), tuple(tags), tuple(gold), tuple(parts)
-            )
+            sentence = Sentence(f"{sentence.id}/swapped", tuple(words), tuple(tags), tuple(gold))
         out.append(sentence)
     return out
 

@@ -27,6 +27,7 @@ from torch.utils.data import SequentialSampler
 from transformers import (
     AutoModelForTokenClassification,
     AutoTokenizer,
+    DataCollatorForTokenClassification,
     EarlyStoppingCallback,
     Trainer,
     TrainerCallback,
@@ -37,7 +38,6 @@ from transformers import (
 from kzner import base_models
 from kzner.align import document_from_words
 from kzner.config import Config, ConfigError, expand_globs
-from kzner.consistency import SegmentCollator, consistency_loss, segments
 from kzner.crf_baseline import predict_crf, train_crf
 from kzner.crf_layer import CONFIG_KEY, LinearChainCRF
 from kzner.data import Corpus, Sentence, load_corpus, source_tags
@@ -65,32 +65,11 @@ DEV_DECODER = DECODERS[0]
 
 class _Trainer(Trainer):
     def __init__(  # noqa: ANN002, ANN003
-        self,
-        *args,
-        head_learning_rate: float | None = None,
-        layer_decay: float | None = None,
-        consistency: float = 0.0,
-        special_ids: tuple[int, int, int] | None = None,
-        **kwargs,
+        self, *args, head_learning_rate: float | None = None, layer_decay: float | None = None, **kwargs
     ) -> None:
         super().__init__(*args, **kwargs)
         self.head_learning_rate = head_learning_rate
         self.layer_decay = layer_decay
-        self.consistency = consistency
-        self.special_ids = special_ids
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # noqa: ANN001, ANN201
-        segments = inputs.pop("segments", None)
-        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
-        if segments is not None and model.training:
-            loss = loss + self.consistency * consistency_loss(
-                self.accelerator.unwrap_model(model),
-                inputs["input_ids"],
-                segments,
-                outputs["logits"],
-                self.special_ids,
-            )
-        return (loss, outputs) if return_outputs else loss
 
     def create_optimizer(self, model=None):  # noqa: ANN001, ANN201
         fresh = self.optimizer is None
@@ -217,9 +196,7 @@ def crf_loss(layer: LinearChainCRF):  # noqa: ANN201
 def training_features(
     tokenizer, sentences: list[Sentence], label_ids: dict[str, int], config: Config
 ) -> Dataset:
-    """Every window of every sentence; every word labelled in each window it is in.
-    With ``train.consistency``, each row also says which whole sentence each
-    position belongs to (kzner.consistency)."""
+    """Every window of every sentence; every word labelled in each window it is in."""
     rows = []
     encodings = encode_sentences(tokenizer, [sentence.words for sentence in sentences])
     for sentence, encoded in zip(sentences, encodings, strict=True):
@@ -228,11 +205,7 @@ def training_features(
             [label_ids[continuation_tag(t)] for t in sentence.tags] if config.model.label_all_tokens else None
         )
         for window in plan_windows(encoded, config.model.max_length - 2, config.model.stride):
-            row = window_features(tokenizer, encoded, window, tags, onward)
-            if config.train.consistency:
-                parts = sentence.parts or (len(sentence.words),)
-                row["segments"] = segments(encoded, parts, window)
-            rows.append(row)
+            rows.append(window_features(tokenizer, encoded, window, tags, onward))
     return Dataset.from_list(rows)
 
 
@@ -359,13 +332,11 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         args=args,
         train_dataset=train_set,
         eval_dataset=dev_set,
-        data_collator=SegmentCollator(tokenizer),
+        data_collator=DataCollatorForTokenClassification(tokenizer),
         compute_metrics=dev_metric(corpus.dev, dev_index, tagset),
         compute_loss_func=_loss(config, tagset, model),
         head_learning_rate=config.train.head_learning_rate,
         layer_decay=config.train.layer_decay,
-        consistency=config.train.consistency,
-        special_ids=(tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id),
         preprocess_logits_for_metrics=dev_predictions(model, fold),
         callbacks=callbacks,
     )
@@ -498,8 +469,6 @@ def training_arguments(
         greater_is_better=True,
         logging_steps=max(1, min(50, every // 4)),
         train_sampling_strategy="group_by_length",
-        # The rows' segments (train.consistency) are for the loss, not the model.
-        remove_unused_columns=False,
         seed=config.train.seed,
         report_to="none",
         use_cpu=not torch.cuda.is_available(),
