@@ -86,22 +86,6 @@ def test_runs_of_one_document_are_learnt_again_as_one_window() -> None:
     assert windows != [s for s in other if s.id.endswith("+context")]
 
 
-def test_a_second_pass_learns_each_sentence_among_other_neighbours() -> None:
-    sentences = _numbered("a", 5, 4) + _numbered("b", 3, 4)
-    out = in_context(sentences, 1.0, budget=10, seed=13, passes=2)
-    assert [s for s in out if not s.id.endswith("+context")] == sentences
-    windows = [s.words for s in out if s.id.endswith("+context")]
-    # Pass one: a/0-1, a/2-3, b/0-1; pass two, from each document's second
-    # sentence: a/1-2, a/3-4, b/1-2. Documents are still never joined.
-    by_id = {s.id: s for s in sentences}
-    pairs = [("a", 0), ("a", 2), ("b", 0), ("a", 1), ("a", 3), ("b", 1)]
-    runs = [by_id[f"{doc}/{n}"].words + by_id[f"{doc}/{n + 1}"].words for doc, n in pairs]
-    assert sorted(windows) == sorted(runs)
-    # Every sentence but each document's first and last is in two windows.
-    seen = {s.id: sum(set(s.words) <= set(w) for w in windows) for s in sentences}
-    assert seen == {"a/0": 1, "a/1": 2, "a/2": 2, "a/3": 2, "a/4": 1, "b/0": 1, "b/1": 2, "b/2": 1}
-
-
 def test_kaznerd_runs_never_hold_two_variants_of_one_sentence() -> None:
     one = ("O",)
     ids = ["AID1", "BID1", "AID2", "AID3", "DID3", "AID4"]

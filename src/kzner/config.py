@@ -68,10 +68,6 @@ class DataConfig(_Strict):
     # sentence's neighbours in a window (whole documents in a plain
     # pipeline) do not change its labels. 0: one sentence per window.
     context_fraction: float = Field(1.0, ge=0, le=1)
-    # How often those runs are cut: 1 from each document's first sentence;
-    # 2 also from its second, so a sentence is learnt among two sets of
-    # neighbours (a plain pipeline's overlapping windows read most pieces twice).
-    context_passes: int = Field(2, ge=1)
     # Chance that a training mention holding a listed name (a region, an
     # outlet, a national project...) learns it swapped for another of its
     # kind (kzner.gazetteer), so that unseen names keep their labels. 0: none.

@@ -97,9 +97,8 @@ def load_corpus(config: Config) -> Corpus:
             tags = tuple(_rename(t, _TO_KAZNERD) for t in gold) if full else gold
             in_domain.append(Sentence(f"{doc.id}/{n}", tuple(t.text for t in tokens), tags, gold))
     budget = (config.model.max_length - 2) // PIECES_PER_WORD
-    context = (data.context_fraction, budget, config.train.seed, data.context_passes)
-    train = in_context(train, *context)
-    in_domain = in_context(in_domain, *context)
+    train = in_context(train, data.context_fraction, budget, config.train.seed)
+    in_domain = in_context(in_domain, data.context_fraction, budget, config.train.seed)
     train.extend(s for s in in_domain for _ in range(config.data.annotation_oversample))
     if data.mention_replace:
         path = Path(data.gazetteer) if data.gazetteer else BUNDLED
@@ -138,9 +137,7 @@ def subsample(sentences: list[S], fraction: float, seed: int) -> list[S]:
 PIECES_PER_WORD = 2
 
 
-def in_context(
-    sentences: list[Sentence], fraction: float, budget: int, seed: int, passes: int = 1
-) -> list[Sentence]:
+def in_context(sentences: list[Sentence], fraction: float, budget: int, seed: int) -> list[Sentence]:
     """``sentences``, and for about ``fraction`` of the runs of consecutive
     sentences of one source that fit ``budget`` words, the run once more as
     one window.
@@ -153,10 +150,7 @@ def in_context(
     predict` reads it. The source is the document for in-domain sentences
     (``doc/n``); KazNERD's sentences come shuffled, so its runs are unrelated
     neighbours in file order, never two variants of one sentence (a
-    near-copy whose labels the model could copy). Pass ``k`` packs the runs
-    from each source's ``k+1``-th sentence: with two, most sentences are
-    learnt among two sets of neighbours, at two places in a window, as the
-    pipeline's overlapping windows read most pieces twice.
+    near-copy whose labels the model could copy).
     """
     if not fraction:
         return sentences
@@ -164,20 +158,18 @@ def in_context(
     out = []
     for segment in _segments(sentences):
         out.extend(segment)
-        for shift in range(passes):
-            part = segment[shift:]
-            for group in pack([len(s.words) for s in part], budget):
-                run = part[group.start : group.stop]
-                if len(run) == 1 or rng.random() >= fraction:
-                    continue
-                out.append(
-                    Sentence(
-                        f"{run[0].id}+context",
-                        tuple(w for s in run for w in s.words),
-                        tuple(t for s in run for t in s.tags),
-                        tuple(t for s in run for t in s.gold),
-                    )
+        for group in pack([len(s.words) for s in segment], budget):
+            run = segment[group.start : group.stop]
+            if len(run) == 1 or rng.random() >= fraction:
+                continue
+            out.append(
+                Sentence(
+                    f"{run[0].id}+context",
+                    tuple(w for s in run for w in s.words),
+                    tuple(t for s in run for t in s.tags),
+                    tuple(t for s in run for t in s.gold),
                 )
+            )
     return out
 
 
