@@ -119,7 +119,7 @@ class ModelConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    epochs: float = Field(3, gt=0)
+    epochs: float = Field(3.6, gt=0)
     # Stop early after this many steps when set (smoke runs).
     max_steps: int | None = Field(None, gt=0)
     learning_rate: float = Field(3e-4, gt=0)
