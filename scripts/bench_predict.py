@@ -68,6 +68,15 @@ def documents(reports: Path | None, kaznerd_dir: str | None, count: int, per_doc
     return texts, gold
 
 
+def add_document_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model and the bench's documents, as every script reading them names them."""
+    parser.add_argument("--model", default="models/kzner-e5-small")
+    parser.add_argument("--reports", type=Path, default=os.environ.get("KZNER_REPORTS_DIR"))
+    parser.add_argument("--kaznerd-dir", default=None, help="default: $KZNER_KAZNERD_DIR")
+    parser.add_argument("--documents", type=int, default=100, help="KazNERD-derived documents")
+    parser.add_argument("--sentences-per-doc", type=int, default=40)
+
+
 def run_kzner(model: str, texts: list[str], options: dict, threads: int):
     from kzner.predict import Tagger
 
@@ -276,11 +285,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", default="models/kzner-e5-small")
-    parser.add_argument("--reports", type=Path, default=os.environ.get("KZNER_REPORTS_DIR"))
-    parser.add_argument("--kaznerd-dir", default=None, help="default: $KZNER_KAZNERD_DIR")
-    parser.add_argument("--documents", type=int, default=100, help="KazNERD-derived documents")
-    parser.add_argument("--sentences-per-doc", type=int, default=40)
+    add_document_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=32, help="the pipeline's (kzner: its default)")
     parser.add_argument("--stride", type=int, default=32, help="the pipeline's window overlap")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
