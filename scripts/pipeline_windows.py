@@ -76,7 +76,7 @@ def main() -> None:
         windows = window_entities(ner, text, args.strategy, args.stride)
         merged = ner.aggregate_overlapping_entities([e for _, found in windows for e in found])
         theirs = {as_tuple(e) for e in merged}
-        windows = [(pieces, {as_tuple(e) for e in found}) for pieces, found in windows]
+        readings = [(pieces, {as_tuple(e) for e in found}) for pieces, found in windows]
         direct = ner(text, aggregation_strategy=args.strategy, stride=args.stride)
         if {as_tuple(e) for e in direct} != theirs:  # the windows read apart must add up to the pipeline
             counts["documents whose windows do not add up to the pipeline's output"] += 1
@@ -85,7 +85,7 @@ def main() -> None:
         counts["kzner's, not the pipeline's"] += len(ours - theirs)
         for entity in theirs - ours:
             counts["the pipeline's, not kzner's"] += 1
-            holding = [(p, found) for p, found in windows if p[0][0] <= entity[0] < entity[1] <= p[-1][1]]
+            holding = [(p, found) for p, found in readings if p[0][0] <= entity[0] < entity[1] <= p[-1][1]]
             finding = [(p, found) for p, found in holding if entity in found]
             counts[f"  found by {len(finding)} of the {len(holding)} windows holding it"] += 1
             overlaps = any(a < entity[1] and entity[0] < b for a, b, _ in ours)
