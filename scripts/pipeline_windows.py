@@ -46,6 +46,12 @@ def as_tuple(entity: dict) -> Entity:
     return entity["start"], entity["end"], entity["entity_group"]
 
 
+def union(ner, windows) -> set[Entity]:  # noqa: ANN001
+    """The windows' entities merged as the pipeline merges them."""
+    merged = ner.aggregate_overlapping_entities([e for _, found in windows for e in found])
+    return {as_tuple(e) for e in merged}
+
+
 def where(entity: Entity, pieces: list[tuple[int, int]], edge: int) -> str:
     before = sum(1 for _, end in pieces if end <= entity[0])
     after = sum(1 for start, _ in pieces if start >= entity[1])
@@ -74,8 +80,7 @@ def main() -> None:
     counts: Counter[str] = Counter()
     for text, truth, ours in zip(texts, gold, kzner, strict=True):
         windows = window_entities(ner, text, args.strategy, args.stride)
-        merged = ner.aggregate_overlapping_entities([e for _, found in windows for e in found])
-        theirs = {as_tuple(e) for e in merged}
+        theirs = union(ner, windows)
         readings = [(pieces, {as_tuple(e) for e in found}) for pieces, found in windows]
         direct = ner(text, aggregation_strategy=args.strategy, stride=args.stride)
         if {as_tuple(e) for e in direct} != theirs:  # the windows read apart must add up to the pipeline
@@ -86,13 +91,13 @@ def main() -> None:
         for entity in theirs - ours:
             counts["the pipeline's, not kzner's"] += 1
             holding = [(p, found) for p, found in readings if p[0][0] <= entity[0] < entity[1] <= p[-1][1]]
-            finding = [(p, found) for p, found in holding if entity in found]
+            finding = [p for p, found in holding if entity in found]
             counts[f"  found by {len(finding)} of the {len(holding)} windows holding it"] += 1
             overlaps = any(a < entity[1] and entity[0] < b for a, b, _ in ours)
             right = "" if truth is None else f", {'right' if entity in truth else 'wrong'} against gold"
             counts[f"  {'overlaps' if overlaps else 'overlaps no'} entity of kzner's{right}"] += 1
             if len(finding) == 1 and len(holding) > 1:
-                counts[f"  found by one window of several, {where(entity, finding[0][0], args.edge)}"] += 1
+                counts[f"  found by one window of several, {where(entity, finding[0], args.edge)}"] += 1
     print(f"{args.model}: pipeline {args.strategy!r}, stride {args.stride}, {len(texts)} documents")
     for name, count in sorted(counts.items(), key=lambda item: (item[0].startswith("  "), item[0])):
         print(f"{count:6}  {name}")
