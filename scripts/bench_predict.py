@@ -29,8 +29,12 @@ precision: how close kzner's end-to-end speed comes to the model's own.
 documents as files, start-up and model loading included: ``kzner predict``
 with its defaults against a plain pipeline script (batch 32, and the
 pipeline's own default of 1), each in a fresh process with its peak memory.
+With ``--other-model`` (e.g. the same recipe trained with another seed),
+a "kzner, other" row gives the agreement two trainings reach: a yardstick
+for the pipeline's agreement with kzner on one package.
 
 Usage: python scripts/bench_predict.py [--model models/kzner-e5-small] [--documents 100] [--fast]
+    [--other-model models/another-seed]
 """
 
 from __future__ import annotations
@@ -294,6 +298,11 @@ def main() -> None:
         action="store_true",
         help="also run kzner in fp32, bf16 and dynamic int8 (and in fp32 as a whole process)",
     )
+    parser.add_argument(
+        "--other-model",
+        help="also run kzner with this package, e.g. the same recipe trained with another seed: "
+        "its agreement is how far two trainings' entities are apart",
+    )
     args = parser.parse_args()
     if not Path(args.model, "kzner.json").is_file():
         parser.error(f"{args.model} is not a trained kzner model (run `make train` first, or pass --model)")
@@ -330,6 +339,8 @@ def main() -> None:
         }
     for name, options in variants.items():
         runs[name] = in_child(run_kzner, args.model, texts, options, args.threads)
+    if args.other_model:
+        runs["kzner, other"] = in_child(run_kzner, args.other_model, texts, {}, args.threads)
     for name, options in variants.items():
         if "quantize" not in options:
             runs[f"raw fwd{name[5:]}"] = in_child(run_raw, args.model, texts, options, args.threads)
@@ -369,6 +380,8 @@ def main() -> None:
         "sub-tokens of each and drops the rest"
     )
     print("card recipe: the model card's plain-transformers example (sentence by sentence, capitals titled)")
+    if args.other_model:
+        print(f"kzner, other: kzner predict with {args.other_model}, its defaults")
     print("ws: entities starting or ending on whitespace")
     print("raw fwd: the forward passes alone on kzner's sentences at its precision, tokenised first")
     print(f"F1: exact-span micro-F1 on the {len(scored)} KazNERD-derived documents")
