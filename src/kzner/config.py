@@ -151,9 +151,6 @@ class TrainConfig(_Strict):
     # fold for report 003, best (epoch 3, dev 0.8864) scored 0.615 exact on the
     # report and 0.865 KazNERD test, last (epoch 4, dev 0.8848) 0.800 and 0.887.
     keep: Literal["last", "best"] = "last"
-    # Package an exponential moving average of the weights, this rate per
-    # step (kzner.weight_average), instead of the last step's; null: off.
-    weight_average: float | None = Field(None, gt=0, lt=1)
     seed: int = 13
     # CPU threads for torch; null keeps torch's default.
     threads: int | None = Field(None, ge=1)
@@ -191,8 +188,6 @@ class Config(_Strict):
             raise ValueError(f"train.label_weights names labels not in `labels`: {unknown}")
         if any(w <= 0 for w in self.train.label_weights.values()):
             raise ValueError("train.label_weights must all be positive")
-        if self.train.weight_average is not None and self.train.keep == "best":
-            raise ValueError("train.weight_average packages the average at the end: use train.keep: last")
         if self.model.crf and self.model.head == "distilled":
             raise ValueError(
                 "model.crf scores transitions between the trained head's classes, which "

@@ -53,7 +53,6 @@ from kzner.ranks import leave
 from kzner.report import write_confusion_png, write_html
 from kzner.tagset import TagSet, continuation_tag
 from kzner.tokenize import split_sentences, tokenize
-from kzner.weight_average import WeightAverage
 from kzner.word_offsets import offsets_on_words
 from kzner.word_pieces import word_aware
 
@@ -328,8 +327,6 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     callbacks = [JsonlLog(work / "metrics.jsonl")]
     if config.train.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(config.train.early_stopping_patience))
-    if config.train.weight_average is not None:
-        callbacks.append(WeightAverage(config.train.weight_average))
     trainer = _Trainer(
         model=model,
         args=args,
