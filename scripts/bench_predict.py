@@ -306,6 +306,8 @@ def main() -> None:
     args = parser.parse_args()
     if not Path(args.model, "kzner.json").is_file():
         parser.error(f"{args.model} is not a trained kzner model (run `make train` first, or pass --model)")
+    if args.other_model and not Path(args.other_model, "kzner.json").is_file():
+        parser.error(f"--other-model {args.other_model} is not a trained kzner model")
 
     texts, gold = documents(args.reports, args.kaznerd_dir, args.documents, args.sentences_per_doc)
     chars = sum(map(len, texts))
