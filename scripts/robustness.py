@@ -11,6 +11,9 @@ documents as written and changed in ways real news differs from our texts.
   headlines and datelines (`АСТАНА.`); where the first line is a whole
   paragraph this is harsher than any headline.
 - **all caps**: the whole text in capitals.
+- **web chars**: the invisible characters text copied from web pages
+  brings: a byte-order mark first, a soft hyphen inside half the words of
+  eight letters or more, a zero-width space after one space in ten.
 
 The same as written and all caps on KazNERD test sentences (``--kaznerd N``,
 one sentence per line, 40 to a document; 0 skips them): text nobody here
@@ -24,7 +27,8 @@ transformers token-classification pipeline reads it (whole documents,
 model card as written (sentence by sentence, capitals in title case).
 
 Spans keep their offsets under capitals (only length-preserving case
-changes are made). Printed: exact span F1 per label, one column per variant.
+changes are made) and move with the characters inserted. Printed: exact
+span F1 per label, one column per variant.
 
 Usage: python scripts/robustness.py --model models/kzner-e5-small [--names scripts/unseen-names.yaml]
                                     [--seed 7] [--kaznerd 2000] [--pipeline first]
@@ -90,6 +94,25 @@ def first_line_in_capitals(doc: Document) -> Document:
     return replace(doc, text=capitals(doc.text[:cut]) + doc.text[cut:])
 
 
+def with_web_characters(doc: Document, rng: random.Random) -> Document:
+    """``doc`` with invisible characters inserted as web pages leave them,
+    each span still on its own characters."""
+    before = {0: "\ufeff"}
+    for word in tokenize(doc.text):
+        if len(word.text) >= 8 and word.text.isalpha() and rng.random() < 0.5:
+            before[word.start + 4] = before.get(word.start + 4, "") + "\u00ad"
+    for i in range(1, len(doc.text)):
+        if doc.text[i - 1] == " " and rng.random() < 0.1:
+            before[i] = before.get(i, "") + "\u200b"
+    parts, moved, added = [], [], 0
+    for i, c in enumerate(doc.text):
+        added += len(before.get(i, ""))
+        parts += [before.get(i, ""), c]
+        moved.append(i + added)
+    spans = tuple(Span(moved[s.start], moved[s.end - 1] + 1, s.label) for s in doc.spans)
+    return Document(doc.id, "".join(parts), spans, doc.source)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/kzner-e5-small")
@@ -115,6 +138,7 @@ def main() -> None:
         "renamed": [d for d, _ in pairs],
         "headline caps": [first_line_in_capitals(d) for d in docs],
         "all caps": [all_in_capitals(d) for d in docs],
+        "web chars": [with_web_characters(d, rng) for d in docs],
     }
     mentions = sum(len(d.spans) for d in docs)
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
@@ -123,7 +147,12 @@ def main() -> None:
         docs = kaznerd.as_documents(kaznerd.load_split("test")[: args.kaznerd], 40, one_per_line=True)
         sentences = sum(d.text.count("\n") + 1 for d in docs)
         print(f"\nKazNERD test, first {sentences} sentences; exact span F1")
-        print(exact_columns(tag, {"as written": docs, "all caps": [all_in_capitals(d) for d in docs]}))
+        variants = {
+            "as written": docs,
+            "all caps": [all_in_capitals(d) for d in docs],
+            "web chars": [with_web_characters(d, rng) for d in docs],
+        }
+        print(exact_columns(tag, variants))
 
 
 Tag = Callable[[list[str]], list[list[Span]]]

@@ -13,7 +13,7 @@ from kzner.gazetteer import Gazetteer
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from robustness import capitals, first_line_in_capitals, renamed  # noqa: E402
+from robustness import capitals, first_line_in_capitals, renamed, with_web_characters  # noqa: E402
 
 
 def spans_at(text: str, mentions: Sequence[tuple[str, str]]) -> tuple[Span, ...]:
@@ -51,3 +51,18 @@ def test_capitals_move_no_span() -> None:
     assert [head.span_text(s) for s in head.spans] == ["АСТАНА", "АУЫЛ АМАНАТЫ", "2 МЛРД ТЕҢГЕ"]
     # ß has a two-letter capital: it stays, so no offset moves.
     assert capitals(text).endswith("ЕКІНШІ ЖОЛ ß.") and len(capitals(text)) == len(text)
+
+
+def test_web_characters_keep_every_span_on_its_own_characters() -> None:
+    text = "Қарағанды облысының әкімдігі «Жайлы мектеп» жобасына 2 млрд теңге бөлді."
+    mentions = (("Қарағанды облысының әкімдігі", "ORG"), ("Жайлы мектеп", "PROJECT"))
+    mentions += (("2 млрд теңге", "MONEY"),)
+    doc = Document("d", text, spans_at(text, mentions))
+    new = with_web_characters(doc, random.Random(1))
+    assert new.text.startswith("\ufeff") and "\u00ad" in new.text and "\u200b" in new.text
+    invisible = str.maketrans("", "", "\ufeff\u00ad\u200b")
+    assert new.text.translate(invisible) == text
+    assert [new.span_text(s).translate(invisible) for s in new.spans] == [m for m, _ in mentions]
+    # No span starts or ends on an inserted character.
+    assert all(new.text[s.start] not in "\ufeff\u00ad\u200b" for s in new.spans)
+    assert all(new.text[s.end - 1] not in "\ufeff\u00ad\u200b" for s in new.spans)

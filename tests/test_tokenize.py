@@ -58,9 +58,26 @@ def test_offsets_exact_with_nbsp_crlf_and_leading_spaces() -> None:
 
 
 def test_every_visible_character_is_in_a_token() -> None:
-    text = " a\u00a0b\r\nв,г\u2003д\u200be "
+    text = " a\u00a0b\r\nв,г\u2003д\u200be \u00ad ж\u00adз"
     covered = {i for t in tokenize(text) for i in range(t.start, t.end)}
-    assert covered == {i for i, c in enumerate(text) if not c.isspace()}
+    # Invisible characters only inside a word (the soft hyphen of ж-з).
+    assert covered == {i for i, c in enumerate(text) if not c.isspace() and c not in "\u200b\u00ad"} | {17}
+    assert text[17] == "\u00ad"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("әкім\u00adдігі", ["әкім\u00adдігі"]),  # a soft hyphen: one word
+        ("Ақ\u2060тас", ["Ақ\u2060тас"]),  # a word joiner
+        ("\u202aАстана\u202c қаласы", ["Астана", "қаласы"]),  # bidirectional marks around a word
+        ("облысы\u200b әкімдігі", ["облысы", "әкімдігі"]),  # a zero-width space next to a space
+        ("бір\u200bекі", ["бір", "екі"]),  # a zero-width space alone separates, as the model reads it
+        ("\ufeffМәтін \u200d.", ["Мәтін", "."]),  # a byte-order mark, a zero-width joiner
+    ],
+)
+def test_invisible_characters_are_no_words(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
 
 
 def test_split_at_cuts_inside_words_and_counts_them() -> None:

@@ -188,7 +188,7 @@ class Tagger:
         """Per sentence, a [words, output tags] array: each word's distribution
         over our IOB2 tags, read at its first sub-token (with a CRF layer,
         its marginal given the window's words; a word without sub-tokens,
-        e.g. only a zero-width character, is certainly O)."""
+        one the tokenizer's normaliser erases, is certainly O)."""
         return self._probabilities(self._encode(sentences), batch_size)
 
     def _encode(self, sentences: Sequence[Sequence[str]]) -> list[Encoded]:

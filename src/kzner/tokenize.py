@@ -19,9 +19,16 @@ to the model. What KazNERD does, and so what we do:
   ``EXAMPLE.KZ``. KazNERD has one domain (``khabar . kz``, as three words),
   and its words stay as they are.
 
-Any Unicode whitespace separates words (U+00A0, ``\\r\\n``, tabs), and offsets
-index the original string, so ``text[token.start:token.end] == token.text``
-always holds.
+Any Unicode whitespace separates words (U+00A0, ``\\r\\n``, tabs), and so
+do the zero-width characters the model's own normaliser reads as a space
+(zero-width space, joiner and non-joiner, LRM/RLM, BOM). The other invisible
+format characters web text carries (a soft hyphen inside a word, a word
+joiner, bidirectional marks around a name) are part of a word when they sit
+between its letters and no token elsewhere: ``әкім\\u00adдігі`` is one word,
+which the model reads without the soft hyphen (``visible``). Made tokens of
+their own, they split a word in two or made a word with no piece in the
+middle of an entity, which then lost its end. Offsets index the original
+string, so ``text[token.start:token.end] == token.text`` always holds.
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ _WORD_CHAR = r"[\w\u0300-\u036f]"
 # Top-level domains seen in Kazakh news; a closed list, so that ``866.8`` or
 # ``т.б`` never look like a domain.
 _TLD = r"(?i:kz|қаз|ru|com|org|net|info|gov|edu|news|media|tv|io)"
+# Invisible format characters that join the letters around them into one
+# word (soft hyphen, word joiner, bidirectional embeddings and isolates).
+INVISIBLE = r"\u00ad\u202a-\u202e\u2060-\u2064\u2066-\u206f"
+# Zero-width characters that separate words, as whitespace does.
+_ZERO_WIDTH_SPACES = r"\u200b-\u200f\ufeff"
 # One alternative per kind of word, first match wins. Plain regex syntax that
 # Python's re and the Oniguruma engine of HF tokenizers read alike, since the
 # packaged tokenizer splits raw text with it too (kzner.word_offsets).
@@ -43,11 +55,13 @@ WORD_PATTERN = "|".join(
         # Tolqyn.kz  Astana.gov.kz  Inform.kz-ке
         rf"{_WORD_CHAR}+(?:[.-]{_WORD_CHAR}+)*\.{_TLD}(?!{_WORD_CHAR}|\.{_WORD_CHAR})(?:-{_WORD_CHAR}+)?",
         rf"%(?:-{_WORD_CHAR}+)?",  # %  %-ға  %-тік
-        rf"{_WORD_CHAR}+(?:[-\u2010\u2011]{_WORD_CHAR}+)*",  # words, hyphenated words, numbers
-        r"[^\s\w]",  # any other mark, alone
+        # words, hyphenated words, numbers
+        rf"{_WORD_CHAR}+(?:(?:[-\u2010\u2011]|[{INVISIBLE}]+){_WORD_CHAR}+)*",
+        rf"[^\s\w{INVISIBLE}{_ZERO_WIDTH_SPACES}]",  # any other mark, alone
     ]
 )
 _TOKEN = re.compile(WORD_PATTERN)
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 _SENTENCE_END = {".", "!", "?", "…"}
 # Words that news abbreviates with a dot (lower case): multipliers and units
 # (млн. млрд. ш. м. га. кВт. т.), ж./жж. (year), т.б./т.с.с., обл./ауд.
@@ -77,6 +91,18 @@ def tokenize(text: str) -> list[Token]:
     ['«', 'Жайлы', 'мектеп', '»', '91', ',', '4', 'пайызға', ',', '46', ',', '2', '%-ға']
     """
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def visible(word: str) -> str:
+    """``word`` as the model reads it, without the invisible characters
+    between its letters: the tokenizer would make pieces of them in the
+    middle of the word (``әкім`` ``\\u00ad`` ``дігі``), pieces no training
+    text holds.
+
+    >>> visible("әкім\\u00adдігі")
+    'әкімдігі'
+    """
+    return _INVISIBLE.sub("", word)
 
 
 def split_at(tokens: list[Token], cuts: set[int]) -> tuple[list[Token], int]:

@@ -17,6 +17,10 @@ time come out as they did before (the pattern cuts a kzner word into
 itself), unless the tokenizer's NFKC makes several words of one (``…``
 becomes three dots); training uses this tokenizer too, so the model learns
 what users' texts give it.
+
+Invisible format characters (a soft hyphen, bidirectional marks) stay in a
+word whose letters they sit between, as in kzner's words, and are dropped
+elsewhere, as kzner drops them: otherwise each became a piece of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import json
 
 from tokenizers import Regex, Tokenizer, pre_tokenizers
 
-from kzner.tokenize import WORD_PATTERN
+from kzner.tokenize import INVISIBLE, WORD_PATTERN
 
 
 def offsets_on_words(tokenizer):  # noqa: ANN001, ANN201
@@ -40,6 +44,7 @@ def offsets_on_words(tokenizer):  # noqa: ANN001, ANN201
         [
             pre_tokenizers.Split(Regex(r"\s+"), "removed"),
             pre_tokenizers.Split(Regex(WORD_PATTERN), "isolated"),
+            pre_tokenizers.Split(Regex(rf"\A[{INVISIBLE}]+\z"), "removed"),
             current,
         ]
     )
