@@ -14,6 +14,8 @@ documents as written and changed in ways real news differs from our texts.
 - **web chars**: the invisible characters text copied from web pages
   brings: a byte-order mark first, a soft hyphen inside half the words of
   eight letters or more, a zero-width space after one space in ten.
+- **latin i**: every Kazakh ``і`` typed as a Latin ``i`` (``І`` as ``I``),
+  as keyboards without ``і`` type it.
 
 The same as written and all caps on KazNERD test sentences (``--kaznerd N``,
 one sentence per line, 40 to a document; 0 skips them): text nobody here
@@ -94,6 +96,10 @@ def first_line_in_capitals(doc: Document) -> Document:
     return replace(doc, text=capitals(doc.text[:cut]) + doc.text[cut:])
 
 
+def latin_i(doc: Document) -> Document:
+    return replace(doc, text=doc.text.translate(str.maketrans("іІ", "iI")))
+
+
 def with_web_characters(doc: Document, rng: random.Random) -> Document:
     """``doc`` with invisible characters inserted as web pages leave them,
     each span still on its own characters."""
@@ -139,6 +145,7 @@ def main() -> None:
         "headline caps": [first_line_in_capitals(d) for d in docs],
         "all caps": [all_in_capitals(d) for d in docs],
         "web chars": [with_web_characters(d, rng) for d in docs],
+        "latin i": [latin_i(d) for d in docs],
     }
     mentions = sum(len(d.spans) for d in docs)
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
@@ -151,6 +158,7 @@ def main() -> None:
             "as written": docs,
             "all caps": [all_in_capitals(d) for d in docs],
             "web chars": [with_web_characters(d, rng) for d in docs],
+            "latin i": [latin_i(d) for d in docs],
         }
         print(exact_columns(tag, variants))
 

@@ -354,3 +354,16 @@ def test_invisible_characters_from_web_pages_change_no_entity(mixed_tagger_dir: 
     assert [(at[e.start], at[e.end - 1] + 1, e.label, e.score) for e in expected] == [
         (e.start, e.end, e.label, e.score) for e in tagger(dirty)
     ]
+
+
+def test_kazakh_letters_typed_as_latin_look_alikes_change_no_entity(mixed_tagger_dir: Path) -> None:
+    tagger = Tagger.load(mixed_tagger_dir, device="cpu")
+    cyrillic = "Қызылорда облысының білім басқармасы «Жайлы мектеп» жобасына 5 млрд теңге бөлді."
+    typed = cyrillic.replace("і", "i").replace("о", "o", 1)  # Latin i, one Latin o
+    assert typed != cyrillic and len(typed) == len(cyrillic)
+    # Read as typed, the words would be other pieces, so equal outputs are not a constant.
+    assert tagger.tokenizer("білім")["input_ids"] != tagger.tokenizer("бiлiм")["input_ids"]
+    expected = [(e.start, e.end, e.label, e.score) for e in tagger(cyrillic)]
+    assert expected
+    assert [(e.start, e.end, e.label, e.score) for e in tagger(typed)] == expected
+    assert all(typed[e.start : e.end] == e.text for e in tagger(typed))

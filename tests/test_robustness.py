@@ -13,7 +13,13 @@ from kzner.gazetteer import Gazetteer
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-from robustness import capitals, first_line_in_capitals, renamed, with_web_characters  # noqa: E402
+from robustness import (  # noqa: E402
+    capitals,
+    first_line_in_capitals,
+    latin_i,
+    renamed,
+    with_web_characters,
+)
 
 
 def spans_at(text: str, mentions: Sequence[tuple[str, str]]) -> tuple[Span, ...]:
@@ -66,3 +72,8 @@ def test_web_characters_keep_every_span_on_its_own_characters() -> None:
     # No span starts or ends on an inserted character.
     assert all(new.text[s.start] not in "\ufeff\u00ad\u200b" for s in new.spans)
     assert all(new.text[s.end - 1] not in "\ufeff\u00ad\u200b" for s in new.spans)
+
+
+def test_latin_i_keeps_every_span() -> None:
+    typed = latin_i(Document("d", "Білім басқармасы", (Span(0, 16, "ORG"),)))
+    assert typed.text == "Б\u0069л\u0069м басқармасы" and typed.spans == (Span(0, 16, "ORG"),)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kzner.tokenize import visible
+from kzner.spelling import as_read
 
 IGNORE = -100  # the label id PyTorch's cross-entropy skips
 # What shares a window at prediction: each sentence its own (sentence), or a
@@ -41,14 +41,14 @@ class Window:
 def encode_sentences(tokenizer, sentences: Sequence[Sequence[str]]) -> list[Encoded]:
     """Sub-tokens of many sentences from one tokenizer call: a fast tokenizer
     encodes a batch in parallel in Rust, far faster than a call per sentence.
-    Words are read without their invisible characters (a soft hyphen), in
-    training and at prediction alike."""
+    Words are read as kzner.spelling reads them (no soft hyphen, ``і`` for
+    a Latin ``i`` in a Kazakh word), in training and at prediction alike."""
     encoded = [Encoded([], [], []) for _ in sentences]
     filled = [i for i, words in enumerate(sentences) if words]
     if not filled:
         return encoded
     batch = tokenizer(
-        [[visible(word) for word in sentences[i]] for i in filled],
+        [[as_read(word) for word in sentences[i]] for i in filled],
         is_split_into_words=True,
         add_special_tokens=False,
         # Long sentences are windowed below: the "longer than model_max_length" warning is not ours.

@@ -25,7 +25,7 @@ do the zero-width characters the model's own normaliser reads as a space
 format characters web text carries (a soft hyphen inside a word, a word
 joiner, bidirectional marks around a name) are part of a word when they sit
 between its letters and no token elsewhere: ``әкім\\u00adдігі`` is one word,
-which the model reads without the soft hyphen (``visible``). Made tokens of
+which the model reads without the soft hyphen (kzner.spelling). Made tokens of
 their own, they split a word in two or made a word with no piece in the
 middle of an entity, which then lost its end. Offsets index the original
 string, so ``text[token.start:token.end] == token.text`` always holds.
@@ -61,7 +61,6 @@ WORD_PATTERN = "|".join(
     ]
 )
 _TOKEN = re.compile(WORD_PATTERN)
-_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 _SENTENCE_END = {".", "!", "?", "…"}
 # Words that news abbreviates with a dot (lower case): multipliers and units
 # (млн. млрд. ш. м. га. кВт. т.), ж./жж. (year), т.б./т.с.с., обл./ауд.
@@ -91,18 +90,6 @@ def tokenize(text: str) -> list[Token]:
     ['«', 'Жайлы', 'мектеп', '»', '91', ',', '4', 'пайызға', ',', '46', ',', '2', '%-ға']
     """
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-
-
-def visible(word: str) -> str:
-    """``word`` as the model reads it, without the invisible characters
-    between its letters: the tokenizer would make pieces of them in the
-    middle of the word (``әкім`` ``\\u00ad`` ``дігі``), pieces no training
-    text holds.
-
-    >>> visible("әкім\\u00adдігі")
-    'әкімдігі'
-    """
-    return _INVISIBLE.sub("", word)
 
 
 def split_at(tokens: list[Token], cuts: set[int]) -> tuple[list[Token], int]:
