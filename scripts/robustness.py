@@ -119,6 +119,16 @@ def with_web_characters(doc: Document, rng: random.Random) -> Document:
     return Document(doc.id, "".join(parts), spans, doc.source)
 
 
+def retyped(docs: list[Document], rng: random.Random) -> dict[str, list[Document]]:
+    """The variants any annotated documents get, ours and KazNERD's: the
+    same words set otherwise (capitals, web characters, Latin ``i``)."""
+    return {
+        "all caps": [all_in_capitals(d) for d in docs],
+        "web chars": [with_web_characters(d, rng) for d in docs],
+        "latin i": [latin_i(d) for d in docs],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="models/kzner-e5-small")
@@ -143,9 +153,7 @@ def main() -> None:
         "as written": docs,
         "renamed": [d for d, _ in pairs],
         "headline caps": [first_line_in_capitals(d) for d in docs],
-        "all caps": [all_in_capitals(d) for d in docs],
-        "web chars": [with_web_characters(d, rng) for d in docs],
-        "latin i": [latin_i(d) for d in docs],
+        **retyped(docs, rng),
     }
     mentions = sum(len(d.spans) for d in docs)
     print(f"{len(docs)} documents, {sum(n for _, n in pairs)} of {mentions} mentions renamed; exact span F1")
@@ -154,13 +162,7 @@ def main() -> None:
         docs = kaznerd.as_documents(kaznerd.load_split("test")[: args.kaznerd], 40, one_per_line=True)
         sentences = sum(d.text.count("\n") + 1 for d in docs)
         print(f"\nKazNERD test, first {sentences} sentences; exact span F1")
-        variants = {
-            "as written": docs,
-            "all caps": [all_in_capitals(d) for d in docs],
-            "web chars": [with_web_characters(d, rng) for d in docs],
-            "latin i": [latin_i(d) for d in docs],
-        }
-        print(exact_columns(tag, variants))
+        print(exact_columns(tag, {"as written": docs, **retyped(docs, rng)}))
 
 
 Tag = Callable[[list[str]], list[list[Span]]]
