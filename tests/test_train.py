@@ -433,3 +433,61 @@ def test_smoke_training_on_a_train_file_uses_the_papers_split(
     assert metrics["dev"]["sentences"] == metrics["test"]["sentences"] == 48
     assert "kaznerd/IOB2_train2.txt" in json.loads((out / "fingerprints.json").read_text())
     assert "the paper's split: the train file for training (48 sentences" in (out / "README.md").read_text()
+
+
+def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit(
+    tmp_path: Path, tiny_base: Path, kaznerd_dir: Path, monkeypatch
+) -> None:
+    from safetensors.torch import load_file
+
+    from kzner import budget
+    from kzner.train import train
+
+    def run(name: str, max_minutes: str) -> tuple[dict, dict, list[dict]]:
+        config = load_config(
+            ROOT / "configs" / "smoke.yaml",
+            [
+                f"base_model={tiny_base}",
+                f"data.kaznerd_dir={kaznerd_dir}",
+                "train.crf_baseline=false",
+                "train.max_steps=null",
+                "train.epochs=0.05",
+                f"train.max_minutes={max_minutes}",
+            ],
+        )
+        model = train(config, tmp_path / name / "model")
+        metrics = json.loads((model / "metrics.json").read_text())["train"]
+        log = [json.loads(line) for line in (tmp_path / name / "model.work" / "metrics.jsonl").open()]
+        return load_file(model / "model.safetensors"), metrics, log
+
+    unbudgeted, metrics, _ = run("none", "null")
+    planned = metrics["steps_planned"]
+    assert metrics["steps"] == planned >= 4 and metrics["seconds_per_step_measured"] is None
+    # A step timed on this machine, the steps all fit: the very same weights.
+    fitting, metrics, _ = run("fits", "60")
+    assert metrics["steps"] == planned and metrics["seconds_per_step_measured"] > 0
+    assert fitting.keys() == unbudgeted.keys()
+    assert all((fitting[k] == unbudgeted[k]).all() for k in fitting)
+    # A machine where a step takes a second and 3 fit: 3 steps, whose rate
+    # decays to zero over them (a run merely stopped there would still be
+    # learning at (planned - 2) / planned of its rate at its last step).
+    monkeypatch.setattr(budget, "measure_step", lambda *_args: 1.0)
+    _, metrics, log = run("cut", str(3 / 60))
+    assert metrics["steps"] == 3 < planned and metrics["steps_planned"] == planned
+    rates = [row["learning_rate"] for row in log if "learning_rate" in row]
+    assert rates == pytest.approx([rates[0], rates[0] * 2 / 3, rates[0] / 3]) and rates[0] > 0
+
+
+def test_a_time_budget_is_refused_under_several_processes(
+    tmp_path: Path, tiny_base: Path, kaznerd_dir: Path, monkeypatch
+) -> None:
+    from kzner.config import ConfigError
+    from kzner.train import train
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    config = load_config(
+        ROOT / "configs" / "smoke.yaml",
+        [f"base_model={tiny_base}", f"data.kaznerd_dir={kaznerd_dir}", "train.max_steps=null"],
+    )
+    with pytest.raises(ConfigError, match="train.max_minutes plans one process's steps; under 2 processes"):
+        train(config, tmp_path / "model")

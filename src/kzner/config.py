@@ -122,6 +122,11 @@ class TrainConfig(_Strict):
     epochs: float = Field(3.6, gt=0)
     # Stop early after this many steps when set (smoke runs).
     max_steps: int | None = Field(None, gt=0)
+    # Minutes the training loop may take on this machine: where the epochs'
+    # steps would take longer (measured before training, kzner.budget), fewer
+    # are planned and the learning-rate schedule fitted to them. null: every
+    # step, however long. One process only (not under torchrun).
+    max_minutes: float | None = Field(20.0, gt=0)
     learning_rate: float = Field(3e-4, gt=0)
     # The new classification head starts from random weights while the encoder
     # is pretrained: it wants a larger step (3e-3 measured +0.018 test F1).

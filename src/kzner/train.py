@@ -35,7 +35,7 @@ from transformers import (
     set_seed,
 )
 
-from kzner import base_models
+from kzner import base_models, budget
 from kzner.align import document_from_words
 from kzner.config import Config, ConfigError, expand_globs
 from kzner.crf_baseline import predict_crf, train_crf
@@ -319,11 +319,32 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
 
     world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = math.ceil(len(train_set) / (config.train.batch_size * world))
-    total = config.train.max_steps or math.ceil(steps_per_epoch * config.train.epochs)
-    every = min(config.train.eval_steps or steps_per_epoch, total)
     precision = resolve_precision(config.train.precision)
+    collator = DataCollatorForTokenClassification(tokenizer)
+    max_minutes = config.train.max_minutes if config.train.max_steps is None else None  # asked outright
+    if max_minutes is not None and world > 1:
+        # Each process would measure its own steps and plan a schedule the others do not share.
+        raise ConfigError(
+            f"train.max_minutes plans one process's steps; under {world} processes set it to null"
+        )
+    schedule = budget.plan(
+        config.train.max_steps or math.ceil(steps_per_epoch * config.train.epochs),
+        max_minutes,
+        work / "schedule.json",
+        resume,
+        lambda: budget.measure_step(
+            model,
+            train_set,
+            collator,
+            config.train.batch_size,
+            precision,
+            config.train.seed,
+            torch.device("cuda" if torch.cuda.is_available() else "cpu"),  # as use_cpu below
+        ),
+    )
+    every = min(config.train.eval_steps or steps_per_epoch, schedule.steps)
     fold = torch.from_numpy(tagset.fold_matrix())
-    args = training_arguments(config, work, total, every, precision)
+    args = training_arguments(config, work, schedule, every, precision)
     callbacks = [JsonlLog(work / "metrics.jsonl")]
     if config.train.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(config.train.early_stopping_patience))
@@ -332,7 +353,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         args=args,
         train_dataset=train_set,
         eval_dataset=dev_set,
-        data_collator=DataCollatorForTokenClassification(tokenizer),
+        data_collator=collator,
         compute_metrics=dev_metric(corpus.dev, dev_index, tagset),
         compute_loss_func=_loss(config, tagset, model),
         head_learning_rate=config.train.head_learning_rate,
@@ -374,6 +395,9 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
             "windows": len(train_set),
             "world_size": trainer.args.world_size,
             "precision": precision,
+            "steps": result.global_step,
+            "steps_planned": schedule.planned,
+            "seconds_per_step_measured": schedule.seconds_per_step,
             **train_extra,
         }
         score_and_package(trainer.model, tokenizer, config, corpus, train_metrics, work, output)
@@ -436,7 +460,7 @@ def build_model(config: Config, corpus: Corpus):  # noqa: ANN201
 
 
 def training_arguments(
-    config: Config, work: Path, total: int, every: int, precision: str
+    config: Config, work: Path, schedule: budget.Schedule, every: int, precision: str
 ) -> TrainingArguments:
     """Dev evaluation and checkpoints on one cadence, so that ``--resume`` and
     ``train.keep: best`` always find the step they chose; batches grouped by
@@ -452,12 +476,13 @@ def training_arguments(
     return TrainingArguments(
         output_dir=str(work / "checkpoints"),
         num_train_epochs=config.train.epochs,
-        max_steps=config.train.max_steps or -1,
+        # The epochs' own count unless max_steps or the time budget cut it.
+        max_steps=schedule.steps if schedule.steps < schedule.planned else config.train.max_steps or -1,
         per_device_train_batch_size=config.train.batch_size,
         per_device_eval_batch_size=config.train.eval_batch_size,
         learning_rate=config.train.learning_rate,
         weight_decay=config.train.weight_decay,
-        warmup_steps=int(config.train.warmup_ratio * total),
+        warmup_steps=int(config.train.warmup_ratio * schedule.steps),
         label_smoothing_factor=config.train.label_smoothing,
         eval_strategy="steps" if evaluates else "no",
         eval_steps=every,

@@ -1,0 +1,121 @@
+"""Fitting the training schedule to a time budget (``train.max_minutes``).
+
+``make train`` has 30 minutes on two CPU cores, and CPUs differ threefold:
+the default recipe's steps take 11.5 min where the CPU does bf16 natively,
+36 min on a 2-core AVX2 CPU in fp32. A recipe cut for the slowest CPU would
+cost every machine F1. So the time of a step is measured on this machine
+before training, and only where the planned steps would not fit are fewer
+planned, before the Trainer exists, so that its warm-up and its decay to
+zero run whole over them rather than being stopped half way.
+
+The measurement runs forward and backward passes on batches drawn as
+training draws them (windows of like length together), with the Trainer's
+precision; it changes no weight, and the Trainer seeds every random stream
+again when it is built, so a run whose steps fit is the run without a budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+# Batches timed, after WARMUP untimed ones (the first passes allocate and
+# pick kernels): about 25 s on 2 AVX2 cores in fp32.
+BATCHES = 40
+WARMUP = 2
+# Cut schedules are whole multiples of this many steps, so that the noise of
+# a timing seldom changes the plan between two runs on one machine.
+ROUND = 50
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps: int  # the steps training runs
+    planned: int  # the steps the epochs ask for
+    seconds_per_step: float | None  # measured on this machine; None where nothing was measured
+
+
+def fitted_steps(planned: int, seconds_per_step: float, max_minutes: float) -> int:
+    """The planned steps, or as many whole ``ROUND``s as the budget holds (at least one step).
+
+    >>> fitted_steps(3604, 0.2, 20), fitted_steps(3604, 0.61, 20), fitted_steps(3604, 90.0, 20)
+    (3604, 1950, 13)
+    """
+    fit = math.floor(max_minutes * 60 / seconds_per_step)
+    if fit >= planned:
+        return planned
+    return max(1, fit - fit % ROUND if fit >= ROUND else fit)
+
+
+def measure_step(
+    model, dataset, collator, batch_size: int, precision: str, seed: int, device: torch.device
+) -> float:
+    """Seconds of one training step on ``device``, averaged over ``BATCHES``
+    batches of windows of like length (as ``group_by_length`` batches them)
+    drawn at random from ``dataset``: collation, forward and backward
+    passes, gradient clipping and an AdamW step at rate 0 (the same work,
+    no weight changed)."""
+    rows = random.Random(seed).sample(range(len(dataset)), min(len(dataset), batch_size * (BATCHES + WARMUP)))
+    rows.sort(key=lambda i: len(dataset[i]["input_ids"]), reverse=True)
+    model.to(device)  # where the Trainer puts it
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=0.0)
+    autocast = (
+        torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
+        if precision in ("bf16", "fp16")
+        else contextlib.nullcontext()
+    )
+    timed = []
+    model.train()
+    for k in range(0, len(rows), batch_size):
+        started = time.perf_counter()
+        batch = collator([dataset[i] for i in rows[k : k + batch_size]])
+        with autocast:
+            loss = model(**{name: tensor.to(device) for name, tensor in batch.items()}).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        model.zero_grad(set_to_none=True)
+        if k >= batch_size * min(WARMUP, len(rows) // batch_size - 1):
+            timed.append(time.perf_counter() - started)
+    return sum(timed) / len(timed)
+
+
+def plan(
+    planned: int,
+    max_minutes: float | None,
+    saved: Path,
+    resume: bool,
+    measure,  # () -> seconds a step; called only where a budget is set and nothing is resumed
+) -> Schedule:
+    """This run's schedule; saved beside its checkpoints, so that ``--resume``
+    continues the schedule the run started with, on any machine."""
+    if resume and saved.is_file():
+        return Schedule(**json.loads(saved.read_text(encoding="utf-8")))
+    if max_minutes is None:
+        schedule = Schedule(planned, planned, None)
+    else:
+        seconds = measure()
+        schedule = Schedule(fitted_steps(planned, seconds, max_minutes), planned, round(seconds, 4))
+        if schedule.steps < planned:
+            log.warning(
+                f"train.max_minutes={max_minutes:g}: a step takes {seconds:.2f} s here, so the "
+                f"{planned:,} planned steps would take {planned * seconds / 60:.0f} min; training "
+                f"{schedule.steps:,} steps ({schedule.steps / planned:.0%} of the recipe), "
+                "the learning-rate schedule fitted to them. Set train.max_minutes: null to train them all."
+            )
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(json.dumps(asdict(schedule)), encoding="utf-8")
+    return schedule
