@@ -338,7 +338,6 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
             collator,
             config.train.batch_size,
             precision,
-            config.train.seed,
             torch.device("cuda" if torch.cuda.is_available() else "cpu"),  # as use_cpu below
         ),
     )
