@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from kzner.atomic import atomic_file
+
 log = logging.getLogger(__name__)
 
 # Batches timed, after WARMUP untimed passes (the first passes allocate and
@@ -118,6 +120,6 @@ def plan(
                 f"{schedule.steps:,} steps ({schedule.steps / planned:.0%} of the recipe), "
                 "the learning-rate schedule fitted to them. Set train.max_minutes: null to train them all."
             )
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    saved.write_text(json.dumps(asdict(schedule)), encoding="utf-8")
+    with atomic_file(saved) as f:  # whole, also where every torchrun rank writes it
+        f.write(json.dumps(asdict(schedule)))
     return schedule
