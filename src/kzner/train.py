@@ -47,7 +47,7 @@ from kzner.errors import KznerError
 from kzner.evaluate import score_documents, tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
 from kzner.package import check_labels, read_settings, write_package
-from kzner.predict import Tagger, cpu_has_bf16
+from kzner.predict import Tagger, cpu_has_bf16, pick_device
 from kzner.prune import kept_ids, prune
 from kzner.ranks import leave
 from kzner.report import write_confusion_png, write_html
@@ -304,6 +304,13 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     """Train, score on dev and test, and package into ``output`` (atomically)."""
     output = Path(output or config.train.output)
     work = output.parent / f"{output.name}.work"
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    max_minutes = config.train.max_minutes if config.train.max_steps is None else None  # asked outright
+    if max_minutes is not None and world > 1:
+        # Each process would measure its own steps and plan a schedule the others do not share.
+        raise ConfigError(
+            f"train.max_minutes plans one process's steps; under {world} processes set it to null"
+        )
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     # Before the model exists: the new classification head is drawn at load time.
@@ -317,16 +324,9 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     train_set = training_features(tokenizer, corpus.train, label_ids, config)
     dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
 
-    world = int(os.environ.get("WORLD_SIZE", "1"))
     steps_per_epoch = math.ceil(len(train_set) / (config.train.batch_size * world))
     precision = resolve_precision(config.train.precision)
     collator = DataCollatorForTokenClassification(tokenizer)
-    max_minutes = config.train.max_minutes if config.train.max_steps is None else None  # asked outright
-    if max_minutes is not None and world > 1:
-        # Each process would measure its own steps and plan a schedule the others do not share.
-        raise ConfigError(
-            f"train.max_minutes plans one process's steps; under {world} processes set it to null"
-        )
     schedule = budget.plan(
         config.train.max_steps or math.ceil(steps_per_epoch * config.train.epochs),
         max_minutes,
@@ -338,7 +338,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
             collator,
             config.train.batch_size,
             precision,
-            torch.device("cuda" if torch.cuda.is_available() else "cpu"),  # as use_cpu below
+            pick_device(),  # where the Trainer puts the model (use_cpu below)
         ),
     )
     every = min(config.train.eval_steps or steps_per_epoch, schedule.steps)
