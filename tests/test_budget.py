@@ -37,7 +37,35 @@ def test_resume_keeps_the_schedule_the_run_started_with(tmp_path: Path) -> None:
     assert plan(3604, 60, saved, True, unmeasured) == first
     # A new run into the same folder plans afresh.
     assert plan(3604, 60, saved, False, lambda: 0.61) == Schedule(3604, 3604, 0.61)
-    assert json.loads(saved.read_text()) == {"steps": 3604, "planned": 3604, "seconds_per_step": 0.61}
+    assert json.loads(saved.read_text()) == {
+        "steps": 3604,
+        "planned": 3604,
+        "seconds_per_step": 0.61,
+        "dropout": True,
+    }
+    # A plan saved before dropout could be switched off resumes with it on.
+    saved.write_text(json.dumps({"steps": 1950, "planned": 3604, "seconds_per_step": 0.61}))
+    assert plan(3604, 20, saved, True, unmeasured) == Schedule(1950, 3604, 0.61, dropout=True)
+
+
+def test_a_cut_schedule_is_planned_on_the_step_without_dropout(tmp_path: Path) -> None:
+    saved = tmp_path / "schedule.json"
+    switched = []
+
+    def without_dropout() -> float:
+        switched.append(True)
+        return 0.55
+
+    # The steps fit: dropout stays, measured once.
+    assert plan(3604, 60, saved, False, lambda: 0.61, without_dropout) == Schedule(3604, 3604, 0.61)
+    assert not switched
+    # They do not: the plan rests on the cheaper step, and says dropout is off,
+    # also to a resumed run.
+    cut = plan(3604, 20, saved, False, lambda: 0.61, without_dropout)
+    assert switched and cut == Schedule(2150, 3604, 0.55, dropout=False)
+    assert plan(3604, 20, saved, True, unmeasured, unmeasured) == cut
+    # train.dropout set outright: no second measurement, dropout as set.
+    assert plan(3604, 20, saved, False, lambda: 0.61, None) == Schedule(1950, 3604, 0.61)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
@@ -60,3 +88,24 @@ def test_measuring_a_step_changes_no_weight(tmp_path: Path, precision: str) -> N
     assert seconds > 0
     assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_set_dropout_reaches_every_dropout_of_a_transformers_encoder(tmp_path: Path) -> None:
+    """At rate 0 a model in training mode computes what it does in eval mode:
+    no mask is left anywhere, attention's included."""
+    from kzner.train import set_dropout
+
+    base = make_tiny_model(tmp_path, "абвгдеқңү")
+    model = AutoModelForTokenClassification.from_pretrained(
+        base, num_labels=5, hidden_dropout_prob=0.3, attention_probs_dropout_prob=0.3
+    )
+    ids = AutoTokenizer.from_pretrained(base)(["абв гдеқ ңү"] * 4, return_tensors="pt")
+    with torch.no_grad():
+        expected = model.eval()(**ids).logits
+        model.train()
+        assert not torch.allclose(model(**ids).logits, expected)
+        set_dropout(model, 0.0)
+        assert torch.allclose(model(**ids).logits, expected)
+        # Only hidden dropout off: attention's still draws masks.
+        model.bert.encoder.layer[0].attention.self.dropout.p = 0.3
+        assert not torch.allclose(model(**ids).logits, expected)

@@ -443,7 +443,7 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     from kzner import budget
     from kzner.train import train
 
-    def run(name: str, max_minutes: str) -> tuple[dict, dict, list[dict]]:
+    def run(name: str, max_minutes: str, *extra: str) -> tuple[dict, dict, list[dict]]:
         config = load_config(
             ROOT / "configs" / "smoke.yaml",
             [
@@ -453,6 +453,7 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
                 "train.max_steps=null",
                 "train.epochs=0.05",
                 f"train.max_minutes={max_minutes}",
+                *extra,
             ],
         )
         model = train(config, tmp_path / name / "model")
@@ -464,16 +465,23 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     planned = metrics["steps_planned"]
     assert metrics["steps"] == planned >= 4 and metrics["seconds_per_step_measured"] is None
     # A step timed on this machine, the steps all fit: the very same weights.
-    fitting, metrics, _ = run("fits", "60")
-    assert metrics["steps"] == planned and metrics["seconds_per_step_measured"] > 0
+    fitting, fitting_metrics, _ = run("fits", "60")
+    assert fitting_metrics["steps"] == planned and fitting_metrics["seconds_per_step_measured"] > 0
     assert fitting.keys() == unbudgeted.keys()
     assert all((fitting[k] == unbudgeted[k]).all() for k in fitting)
     # A machine where a step takes a second and 3 fit: 3 steps, whose rate
     # decays to zero over them (a run merely stopped there would still be
     # learning at (planned - 2) / planned of its rate at its last step).
     monkeypatch.setattr(budget, "measure_step", lambda *_args: 1.0)
-    _, metrics, log = run("cut", str(3 / 60))
+    cut, metrics, log = run("cut", str(3 / 60))
     assert metrics["steps"] == 3 < planned and metrics["steps_planned"] == planned
+    # Cut short, it trained without dropout: the weights of those 3 steps
+    # with train.dropout 0 set outright, not those with the base model's 0.1.
+    assert metrics["dropout"] == 0.0 and fitting_metrics["dropout"] == "auto"
+    without, metrics, _ = run("without", str(3 / 60), "train.dropout=0")
+    kept, _, _ = run("kept", str(3 / 60), "train.dropout=0.1")
+    assert metrics["steps"] == 3 and all((without[k] == cut[k]).all() for k in cut)
+    assert not all((kept[k] == cut[k]).all() for k in cut)
     rates = [row["learning_rate"] for row in log if "learning_rate" in row]
     assert rates == pytest.approx([rates[0], rates[0] * 2 / 3, rates[0] / 3]) and rates[0] > 0
 

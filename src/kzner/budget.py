@@ -12,6 +12,14 @@ The measurement runs forward and backward passes on batches drawn as
 training draws them (windows of like length together), with the Trainer's
 precision; it changes no weight, and the Trainer seeds every random stream
 again when it is built, so a run whose steps fit is the run without a budget.
+
+A schedule cut short also trains without dropout (``train.dropout: auto``):
+drawing its masks is 11% of an fp32 step on 2 CPU cores, and a model that
+sees each sentence about twice needs no regularising against learning them
+too well. On a 2-core AVX2 CPU (fp32), 20 minutes, seeds 13 / 14: 2,000
+/ 2,100 steps without dropout against 1,850 / 1,850 with it, KazNERD test
+0.884 / 0.883 against 0.876 / 0.880. Where every step fits, dropout stays:
+over the whole recipe, off measured 0.891 / 0.891 against 0.903 / 0.899.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ class Schedule:
     steps: int  # the steps training runs
     planned: int  # the steps the epochs ask for
     seconds_per_step: float | None  # measured on this machine; None where nothing was measured
+    dropout: bool = True  # False: switched off to fit a cut schedule (train.dropout: auto)
 
 
 def fitted_steps(planned: int, seconds_per_step: float, max_minutes: float) -> int:
@@ -103,16 +112,24 @@ def plan(
     saved: Path,
     resume: bool,
     measure,  # () -> seconds a step; called only where a budget is set and nothing is resumed
+    measure_without_dropout=None,  # () -> seconds a step once dropout is off; None: dropout stays
 ) -> Schedule:
     """This run's schedule; saved beside its checkpoints, so that ``--resume``
-    continues the schedule the run started with, on any machine."""
+    continues the schedule the run started with, on any machine, dropout
+    included."""
     if resume and saved.is_file():
         return Schedule(**json.loads(saved.read_text(encoding="utf-8")))
     if max_minutes is None:
         schedule = Schedule(planned, planned, None)
     else:
-        seconds = measure()
-        schedule = Schedule(fitted_steps(planned, seconds, max_minutes), planned, round(seconds, 4))
+        seconds, dropout = measure(), True
+        if fitted_steps(planned, seconds, max_minutes) < planned and measure_without_dropout is not None:
+            log.warning(
+                f"train.max_minutes={max_minutes:g}: a step takes {seconds:.2f} s here, too long for "
+                f"the {planned:,} planned steps, so dropout is off (train.dropout: auto) to fit more"
+            )
+            seconds, dropout = measure_without_dropout(), False
+        schedule = Schedule(fitted_steps(planned, seconds, max_minutes), planned, round(seconds, 4), dropout)
         if schedule.steps < planned:
             log.warning(
                 f"train.max_minutes={max_minutes:g}: a step takes {seconds:.2f} s here, so the "

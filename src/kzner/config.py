@@ -9,7 +9,7 @@ from __future__ import annotations
 import glob
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -140,6 +140,10 @@ class TrainConfig(_Strict):
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    # Rate of every dropout layer. auto: the base model's own, except where
+    # max_minutes cuts the schedule short: there dropout is off, so that more
+    # steps fit and each teaches more (kzner.budget).
+    dropout: Literal["auto"] | Annotated[float, Field(ge=0, lt=1)] = "auto"
     # Loss weight per label (B- and I- tags of it), e.g. {PROJECT: 2.0}: rare
     # labels count more. Unnamed labels and O weigh 1.
     label_weights: dict[str, float] = {}

@@ -148,6 +148,16 @@ def freeze_lowest_layers(model, count: int) -> None:  # noqa: ANN001
             p.requires_grad_(False)
 
 
+def set_dropout(model, rate: float) -> None:  # noqa: ANN001
+    """Every dropout layer of ``model`` at ``rate``. transformers' encoders
+    read their attention dropout from these modules too, so this reaches
+    all of it without a new model (and the package's config keeps the base
+    model's rates for whoever fine-tunes it further)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = rate
+
+
 class JsonlLog(TrainerCallback):
     """Every Trainer log line (loss, learning rate, dev scores) as one JSON line."""
 
@@ -327,20 +337,25 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     steps_per_epoch = math.ceil(len(train_set) / (config.train.batch_size * world))
     precision = resolve_precision(config.train.precision)
     collator = DataCollatorForTokenClassification(tokenizer)
+
+    def measure() -> float:
+        device = pick_device()  # where the Trainer puts the model (use_cpu below)
+        return budget.measure_step(model, train_set, collator, config.train.batch_size, precision, device)
+
+    def measure_without_dropout() -> float:
+        set_dropout(model, 0.0)
+        return measure()
+
     schedule = budget.plan(
         config.train.max_steps or math.ceil(steps_per_epoch * config.train.epochs),
         max_minutes,
         work / "schedule.json",
         resume,
-        lambda: budget.measure_step(
-            model,
-            train_set,
-            collator,
-            config.train.batch_size,
-            precision,
-            pick_device(),  # where the Trainer puts the model (use_cpu below)
-        ),
+        measure,
+        measure_without_dropout if config.train.dropout == "auto" else None,
     )
+    if not schedule.dropout:  # also where --resume reads the plan
+        set_dropout(model, 0.0)
     every = min(config.train.eval_steps or steps_per_epoch, schedule.steps)
     fold = torch.from_numpy(tagset.fold_matrix())
     args = training_arguments(config, work, schedule, every, precision)
@@ -397,6 +412,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
             "steps": result.global_step,
             "steps_planned": schedule.planned,
             "seconds_per_step_measured": schedule.seconds_per_step,
+            "dropout": config.train.dropout if schedule.dropout else 0.0,
             **train_extra,
         }
         score_and_package(trainer.model, tokenizer, config, corpus, train_metrics, work, output)
@@ -450,6 +466,8 @@ def build_model(config: Config, corpus: Corpus):  # noqa: ANN201
     if config.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     freeze_lowest_layers(model, config.model.freeze_layers)
+    if config.train.dropout != "auto":
+        set_dropout(model, config.train.dropout)
     if config.model.crf:
         # A submodule while training, so the Trainer optimises (at the head's
         # rate), checkpoints and resumes it with the rest; moved into the
