@@ -32,9 +32,9 @@ install: $(STAMP)
 
 install-label-studio: $(LS_STAMP)
 
-$(LS_STAMP):
+$(LS_STAMP): constraints/label-studio.txt
 	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
-	$(LS_VENV)/bin/python -m pip install -q label-studio==$(LS_VERSION) $(PIPQUIET)
+	$(LS_VENV)/bin/python -m pip install -q label-studio==$(LS_VERSION) -c constraints/label-studio.txt $(PIPQUIET)
 	touch $(LS_STAMP)
 
 # A local server for annotators: http://127.0.0.1:8080 (data under ./label-studio-data).
