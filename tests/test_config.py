@@ -42,6 +42,14 @@ def test_overrides_and_label_map_check() -> None:
         load_config(None, ["labelstudio.control"])
 
 
+def test_dropout_is_auto_or_a_rate() -> None:
+    assert load_config(None, ["train.dropout=0"]).train.dropout == 0.0
+    assert load_config(None, []).train.dropout == "auto"
+    for bad in ("1.5", "high"):
+        with pytest.raises(ConfigError, match="train.dropout"):
+            load_config(None, [f"train.dropout={bad}"])
+
+
 def test_every_shipped_config_loads() -> None:
     for path in sorted((ROOT / "configs").glob("*.yaml")):
         load_config(path)
