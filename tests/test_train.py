@@ -443,6 +443,8 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     from kzner import budget
     from kzner.train import train
 
+    cards: dict[str, str] = {}
+
     def run(name: str, max_minutes: str, *extra: str) -> tuple[dict, dict, list[dict]]:
         config = load_config(
             ROOT / "configs" / "smoke.yaml",
@@ -459,6 +461,7 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
         model = train(config, tmp_path / name / "model")
         metrics = json.loads((model / "metrics.json").read_text())["train"]
         log = [json.loads(line) for line in (tmp_path / name / "model.work" / "metrics.jsonl").open()]
+        cards[name] = (model / "README.md").read_text(encoding="utf-8")
         return load_file(model / "model.safetensors"), metrics, log
 
     unbudgeted, metrics, _ = run("none", "null")
@@ -474,7 +477,12 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     # learning at (planned - 2) / planned of its rate at its last step).
     monkeypatch.setattr(budget, "measure_step", lambda *_args: 1.0)
     cut, metrics, log = run("cut", str(3 / 60))
-    assert metrics["steps"] == 3 < planned and metrics["steps_planned"] == planned
+    assert metrics["steps"] == metrics["steps_scheduled"] == 3 < planned == metrics["steps_planned"]
+    # The package's card says its figures are for a cut schedule; a run
+    # whose steps all fit says nothing of a budget.
+    assert f"Trained 3 of the {planned:,} steps its recipe plans" in cards["cut"]
+    assert "with dropout off" in cards["cut"]
+    assert "time budget" not in cards["fits"] and "time budget" not in cards["none"]
     # Cut short, it trained without dropout: the weights of those 3 steps
     # with train.dropout 0 set outright, not those with the base model's 0.1.
     assert metrics["dropout"] == 0.0 and fitting_metrics["dropout"] == "auto"
@@ -482,6 +490,7 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     kept, _, _ = run("kept", str(3 / 60), "train.dropout=0.1")
     assert metrics["steps"] == 3 and all((without[k] == cut[k]).all() for k in cut)
     assert not all((kept[k] == cut[k]).all() for k in cut)
+    assert "Trained 3 of the" in cards["kept"] and "dropout off" not in cards["kept"]
     rates = [row["learning_rate"] for row in log if "learning_rate" in row]
     assert rates == pytest.approx([rates[0], rates[0] * 2 / 3, rates[0] / 3]) and rates[0] > 0
 

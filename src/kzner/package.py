@@ -230,7 +230,7 @@ better than the pipeline's.{crf_note}
   {config.data.annotation_oversample}x per epoch.
 - Base model weights: multilingual-e5-small (MIT) or as configured.
 Inputs and their sha256: `fingerprints.json`. Resolved config: `config.yaml`.
-
+{_budget_note(config, metrics)}
 ## Metrics (KazNERD test, seqeval strict IOB2, {test.get("sentences", 0)} sentences)
 ```
 {table}
@@ -337,6 +337,25 @@ def _head_note(config: Config) -> str:
         "classes we do not report are named `O`); kzner sums the probabilities of\n"
         "outputs sharing a name before choosing, a plain pipeline takes the argmax\n"
         "output. `start`/`end` land on the word."
+    )
+
+
+def _budget_note(config: Config, metrics: dict) -> str:
+    """The figures below are for the steps this machine had time for; on a
+    slower CPU that is less than the recipe, and a reader of the card should
+    not take them for the recipe's."""
+    train = metrics.get("train", {})
+    steps, scheduled, planned = train.get("steps"), train.get("steps_scheduled"), train.get("steps_planned")
+    if not scheduled or scheduled >= planned:
+        return ""
+    dropout = ", with dropout off to fit more" if train.get("dropout") == 0 else ""
+    return (
+        f"\n## Training cut by its time budget\n"
+        f"Trained {steps:,} of the {planned:,} steps its recipe plans ({steps / planned:.0%}): a step took "
+        f"{train['seconds_per_step_measured']:.2f} s ({train.get('precision', 'fp32')}) on the machine that "
+        f"trained it, and `train.max_minutes: {config.train.max_minutes:g}` fitted the learning-rate "
+        f"schedule to the steps that fit{dropout}. Every step of the recipe scores higher (kzner README, "
+        '"Training on your own machine"); `train.max_minutes: null` trains them all.\n'
     )
 
 

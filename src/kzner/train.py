@@ -411,6 +411,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
             "precision": precision,
             "steps": result.global_step,
             "steps_planned": schedule.planned,
+            "steps_scheduled": schedule.steps,  # under steps_planned where the time budget cut them
             "seconds_per_step_measured": schedule.seconds_per_step,
             "dropout": config.train.dropout if schedule.dropout else 0.0,
             **train_extra,
