@@ -349,12 +349,13 @@ def _budget_note(config: Config, metrics: dict) -> str:
     if not scheduled or scheduled >= planned:
         return ""
     dropout = ", with dropout off to fit more" if train.get("dropout") == 0 else ""
+    seconds, precision = train["seconds_per_step_measured"], train.get("precision", "fp32")
     return (
-        f"\n## Training cut by its time budget\n"
-        f"Trained {steps:,} of the {planned:,} steps its recipe plans ({steps / planned:.0%}): a step took "
-        f"{train['seconds_per_step_measured']:.2f} s ({train.get('precision', 'fp32')}) on the machine that "
-        f"trained it, and `train.max_minutes: {config.train.max_minutes:g}` fitted the learning-rate "
-        f"schedule to the steps that fit{dropout}. Every step of the recipe scores higher (kzner README, "
+        "\n## Training cut by its time budget\n"
+        f"Trained {steps:,} of the {planned:,} steps its recipe plans ({steps / planned:.0%}): "
+        f"a step was timed at {seconds:.2f} s ({precision}) on the machine that trained it, and "
+        f"`train.max_minutes: {config.train.max_minutes:g}` fitted the learning-rate schedule to the "
+        f"steps that fit{dropout}. Every step of the recipe scores higher (kzner README, "
         '"Training on your own machine"); `train.max_minutes: null` trains them all.\n'
     )
 
