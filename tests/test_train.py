@@ -491,6 +491,7 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     assert metrics["steps"] == 3 and all((without[k] == cut[k]).all() for k in cut)
     assert not all((kept[k] == cut[k]).all() for k in cut)
     assert "Trained 3 of the" in cards["kept"] and "dropout off" not in cards["kept"]
+    assert "Trained 3 of the" in cards["without"] and "dropout off" not in cards["without"]
     rates = [row["learning_rate"] for row in log if "learning_rate" in row]
     assert rates == pytest.approx([rates[0], rates[0] * 2 / 3, rates[0] / 3]) and rates[0] > 0
 

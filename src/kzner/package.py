@@ -348,8 +348,10 @@ def _budget_note(config: Config, metrics: dict) -> str:
     steps, scheduled, planned = train.get("steps"), train.get("steps_scheduled"), train.get("steps_planned")
     if not scheduled or scheduled >= planned:
         return ""
-    dropout = ", with dropout off to fit more" if train.get("dropout") == 0 else ""
-    seconds, precision = train["seconds_per_step_measured"], train.get("precision", "fp32")
+    # Only `auto` switches dropout off for the budget; a rate of 0 was the config's own choice.
+    switched_off = config.train.dropout == "auto" and train["dropout"] == 0
+    dropout = ", with dropout off to fit more" if switched_off else ""
+    seconds, precision = train["seconds_per_step_measured"], train["precision"]
     return (
         "\n## Training cut by its time budget\n"
         f"Trained {steps:,} of the {planned:,} steps its recipe plans ({steps / planned:.0%}): "
