@@ -25,6 +25,7 @@ from kzner.base_models import EMBEDDED_PREFIX
 from kzner.config import Config
 from kzner.errors import KznerError
 from kzner.evaluate import format_comparison, format_table
+from kzner.tokenize import ABBREVIATIONS, MULTIPLIERS
 
 KZNER_CONFIG = "kzner.json"
 
@@ -254,12 +255,19 @@ _PIPELINE_EXAMPLE = r"""import re
 from transformers import pipeline
 
 ner = pipeline("token-classification", model="MODEL", aggregation_strategy="AGGREGATION", stride=STRIDE)
-# A sentence: a line, or up to . ! ? or … before a capital (after a quote or a dash
-# too), but not after an initial (`Н. Нәлібаев`) or a number's `млн.`/`млрд.`
-# (`452,6 МЛРД. ТЕҢГЕ` in a headline).
+# A sentence ends with its line, or with . ! ? or … before a space, as kzner cuts
+# them. A dot does not end one after an initial (`Н. Нәлібаев`) or a number's
+# `млн.`/`млрд.` (`452,6 МЛРД. ТЕҢГЕ`), and after another abbreviation (`2024 ж.`,
+# `обл.`) only before a capital.
+CAPITAL = "A-ZА-ЯЁӘҒҚҢӨҰҮҺІ"
+INITIAL = rf"(?<!\b[{CAPITAL}])"
+MULTIPLIER = r"MULTIPLIER_LOOKBEHINDS"
+ABBREVIATION = (
+ABBREVIATION_LOOKBEHINDS
+)
 SENTENCE = re.compile(
-    r"\S[^\n]*?(?:(?<!\b[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])(?<!\d\s(?i:млн|мың|тыс))(?<!\d\s(?i:млрд|трлн))"
-    r"[.!?…](?=\s+(?:[«\"(—–]\s*)?[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ])|$)",
+    rf"\S[^\n]*?(?:[!?…](?=\s)|{INITIAL}{ABBREVIATION}\.(?=\s)"
+    rf"|{INITIAL}{MULTIPLIER}\.(?=\s+(?:[«\"(—–]\s*)?[{CAPITAL}])|$)",
     re.M,
 )
 
@@ -293,7 +301,23 @@ def pipeline_example(config: Config, output: Path) -> str:
         _PIPELINE_EXAMPLE.replace("MODEL", str(output))
         .replace("AGGREGATION", _aggregation(config))
         .replace("STRIDE", str(config.model.stride))
+        .replace("MULTIPLIER_LOOKBEHINDS", "".join(_lookbehinds(MULTIPLIERS, r"\d\s")))
+        .replace(
+            "ABBREVIATION_LOOKBEHINDS",
+            "\n".join(f'    r"{part}"' for part in _lookbehinds(ABBREVIATIONS, r"\b")),
+        )
     )
+
+
+def _lookbehinds(words: frozenset[str], before: str) -> list[str]:
+    """kzner.tokenize's words as negative look-behinds for the card's sentence
+    pattern, so that its cuts stay kzner's: one per word length, as Python's
+    look-behind takes one width. A run like ``т.б`` needs none of its own:
+    its last letter is listed."""
+    lengths: dict[int, list[str]] = {}
+    for word in sorted(w for w in words if "." not in w):
+        lengths.setdefault(len(word), []).append(word)
+    return [f"(?<!{before}(?i:{'|'.join(group)}))" for _, group in sorted(lengths.items())]
 
 
 def card_examples(directory: Path) -> list[str]:

@@ -65,7 +65,7 @@ _SENTENCE_END = {".", "!", "?", "…"}
 # Words that news abbreviates with a dot (lower case): multipliers and units
 # (млн. млрд. ш. м. га. кВт. т.), ж./жж. (year), т.б./т.с.с., обл./ауд.
 # (region, district), and Russian forms common in Kazakh news (г. тыс. руб.).
-_ABBREVIATIONS = frozenset(
+ABBREVIATIONS = frozenset(
     {
         *("млн", "млрд", "трлн", "мың", "тыс", "ш", "м", "км", "см", "мм", "га", "ц", "кг", "т", "тг"),
         *("руб", "долл", "квт", "мвт", "гвт", "сағ", "ж", "жж", "г", "гг", "б", "с", "обл", "ауд"),
@@ -73,7 +73,7 @@ _ABBREVIATIONS = frozenset(
     }
 )
 # After a number these never end a sentence: `452,6 млрд. теңгені`.
-_MULTIPLIERS = frozenset({"млн", "млрд", "трлн", "мың", "тыс"})
+MULTIPLIERS = frozenset({"млн", "млрд", "трлн", "мың", "тыс"})
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,8 @@ def _abbreviation_dot(tokens: Sequence[Token], i: int, following: Token) -> bool
     while start >= 2 and tokens[start - 1].text == "." and tokens[start - 2].end == tokens[start - 1].start:
         start -= 2
     run = "".join(t.text for t in tokens[start:i]).lower()
-    if run not in _ABBREVIATIONS and word.lower() not in _ABBREVIATIONS:
+    if run not in ABBREVIATIONS and word.lower() not in ABBREVIATIONS:
         return False
-    if word.lower() in _MULTIPLIERS and start > 0 and tokens[start - 1].text[:1].isdigit():
+    if word.lower() in MULTIPLIERS and start > 0 and tokens[start - 1].text[:1].isdigit():
         return True
     return not following.text[:1].isupper()
