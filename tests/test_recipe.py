@@ -137,6 +137,21 @@ def test_freeze_layers_stops_the_lowest_layers_and_names_the_key(tmp_path: Path)
         freeze_lowest_layers(model, layers + 1)
 
 
+def test_layers_keeps_the_base_models_lowest_layers_and_names_the_key(tmp_path: Path) -> None:
+    from kzner.train import kept_layers
+
+    base = make_tiny_model(tmp_path / "base", "abc")
+    full = AutoModelForTokenClassification.from_pretrained(base, num_labels=3)
+    layers = full.config.num_hidden_layers
+    assert layers >= 2 and kept_layers(str(base), None) == {}
+    cut = AutoModelForTokenClassification.from_pretrained(base, num_labels=3, **kept_layers(str(base), 1))
+    assert cut.config.num_hidden_layers == len(cut.base_model.encoder.layer) == 1
+    full_state, cut_state = full.base_model.state_dict(), cut.base_model.state_dict()
+    assert all(torch.equal(full_state[name], tensor) for name, tensor in cut_state.items())
+    with pytest.raises(ConfigError, match=f"model.layers: {layers + 1} is more than the base model's"):
+        kept_layers(str(base), layers + 1)
+
+
 def test_dev_f1_is_scored_with_the_decoder_metrics_json_reports() -> None:
     """«Қарызсыз қоғам»: each word's best tag alone is B-PROJECT I-ORG, two
     broken entities; Viterbi reads B-PROJECT I-PROJECT, as Tagger reports it."""

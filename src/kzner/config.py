@@ -92,6 +92,9 @@ class ModelConfig(_Strict):
     # Freeze this many of the encoder's lowest layers as well: backward stops
     # above them, so each CPU step is cheaper. 0: train every layer.
     freeze_layers: int = Field(2, ge=0)
+    # Keep only the base model's N lowest encoder layers (null: all): each
+    # layer is a twelfth of every forward pass of e5-small.
+    layers: int | None = Field(None, ge=1)
     # Keep only the sub-tokens that training/dev data and vocab_texts use
     # (plus all single characters): a far smaller model, same tokenisation of
     # those texts.

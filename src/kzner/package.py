@@ -194,7 +194,7 @@ def _card_body(config: Config, metrics: dict, output: Path) -> str:
     return f"""# kzner model
 
 Named-entity recognition for Kazakh regional reports: {", ".join(config.labels)}.
-Token classifier fine-tuned from `{config.base_model}` by kzner {__version__}.
+Token classifier fine-tuned from {_base_note(config)} by kzner {__version__}.
 
 ## Intended use
 Finding organisations, projects, amounts of money, percentages, measured
@@ -294,6 +294,15 @@ def entities(text):
 text = "АҚМОЛА ОБЛЫСЫНДА ЖАҢА МЕКТЕП\nАқмола облысында «Жайлы мектеп» жобасы бойынша 2 мектеп салынды."
 print(entities(text))
 """
+
+
+def _base_note(config: Config) -> str:
+    """The base model, and where model.layers cut it, how far: the package's
+    figures are not those of the whole base model."""
+    layers = config.model.layers
+    if layers is None:
+        return f"`{config.base_model}`"
+    return f"`{config.base_model}` cut to its lowest {layers} encoder layer{'s' if layers > 1 else ''}"
 
 
 def pipeline_example(config: Config, output: Path) -> str:

@@ -25,6 +25,7 @@ from datasets import Dataset
 from filelock import FileLock
 from torch.utils.data import SequentialSampler
 from transformers import (
+    AutoConfig,
     AutoModelForTokenClassification,
     AutoTokenizer,
     DataCollatorForTokenClassification,
@@ -129,6 +130,19 @@ def encoder_layer(name: str) -> int | None:
     naming (``encoder.layer.3.attention...``), or None outside the layers."""
     found = re.search(r"\blayer\.(\d+)\.", name)
     return int(found[1]) if found else None
+
+
+def kept_layers(base: str, count: int | None) -> dict[str, int]:
+    """``from_pretrained`` arguments that keep the base model's ``count``
+    lowest encoder layers: given a config with fewer layers, it loads those
+    and leaves the checkpoint's others unused. More than the checkpoint holds
+    would be drawn at random, so that is refused."""
+    if count is None:
+        return {}
+    layers = AutoConfig.from_pretrained(base).num_hidden_layers
+    if count > layers:
+        raise ConfigError(f"model.layers: {count} is more than the base model's {layers} layers")
+    return {"num_hidden_layers": count}
 
 
 def freeze_lowest_layers(model, count: int) -> None:  # noqa: ANN001
@@ -452,6 +466,7 @@ def build_model(config: Config, corpus: Corpus):  # noqa: ANN201
         # A package with a distilled head predicts 13 tags, not the source
         # classes trained here: that head is drawn afresh, the encoder kept.
         ignore_mismatched_sizes=True,
+        **kept_layers(base, config.model.layers),
     )
     model.config.kzner_source_tags = list(tagset.source)
     if hasattr(model.config, CONFIG_KEY):
