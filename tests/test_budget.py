@@ -42,6 +42,7 @@ def test_resume_keeps_the_schedule_the_run_started_with(tmp_path: Path) -> None:
         "planned": 3604,
         "seconds_per_step": 0.61,
         "dropout": True,
+        "layers": None,
     }
     # A plan saved before dropout could be switched off resumes with it on.
     saved.write_text(json.dumps({"steps": 1950, "planned": 3604, "seconds_per_step": 0.61}))
@@ -66,6 +67,41 @@ def test_a_cut_schedule_is_planned_on_the_step_without_dropout(tmp_path: Path) -
     assert plan(3604, 20, saved, True, unmeasured, unmeasured) == cut
     # train.dropout set outright: no second measurement, dropout as set.
     assert plan(3604, 20, saved, False, lambda: 0.61, None) == Schedule(1950, 3604, 0.61)
+
+
+def test_fewer_layers_are_tried_before_dropout_goes(tmp_path: Path) -> None:
+    saved = tmp_path / "schedule.json"
+    tried: list[str] = []
+
+    def fewer_layers(seconds: float):  # noqa: ANN202
+        def measure() -> tuple[int, float]:
+            tried.append("layers")
+            return 8, seconds
+
+        return measure
+
+    def without_dropout() -> float:
+        tried.append("dropout")
+        return 0.30
+
+    # The whole model's steps fit: nothing is cut, nothing measured again.
+    assert plan(3604, 60, saved, False, lambda: 0.61, without_dropout, fewer_layers(0.4)) == Schedule(
+        3604, 3604, 0.61
+    )
+    assert not tried
+    # They do not, and 8 layers' steps do: dropout stays.
+    fits = plan(3604, 20, saved, False, lambda: 0.61, without_dropout, fewer_layers(0.33))
+    assert tried == ["layers"] and fits == Schedule(3604, 3604, 0.33, dropout=True, layers=8)
+    assert json.loads(saved.read_text())["layers"] == 8
+    assert plan(3604, 20, saved, True, unmeasured, unmeasured, unmeasured) == fits
+    # 8 layers' steps do not fit either: then dropout goes too.
+    tried.clear()
+    both = plan(3604, 20, saved, False, lambda: 0.61, without_dropout, fewer_layers(0.4))
+    assert tried == ["layers", "dropout"] and both == Schedule(3604, 3604, 0.30, dropout=False, layers=8)
+    # No layer can go (the model is small, or most of it frozen): straight to dropout.
+    assert plan(3604, 20, saved, False, lambda: 0.61, without_dropout, lambda: None) == Schedule(
+        3604, 3604, 0.30, dropout=False
+    )
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

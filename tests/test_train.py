@@ -496,6 +496,52 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     assert rates == pytest.approx([rates[0], rates[0] * 2 / 3, rates[0] / 3]) and rates[0] > 0
 
 
+def test_a_budget_too_short_for_every_layer_trains_the_lowest_as_if_asked(
+    tmp_path: Path, tiny_base: Path, kaznerd_dir: Path, monkeypatch
+) -> None:
+    """model.layers: auto where the whole model's steps do not fit: the run
+    is the one with those layers set outright, and the package says so."""
+    from safetensors.torch import load_file
+
+    from kzner import budget
+    from kzner.predict import Tagger
+    from kzner.train import train
+
+    # A machine where a step takes a second whatever the model, and 3 fit.
+    monkeypatch.setattr(budget, "measure_step", lambda *_args: 1.0)
+
+    def run(name: str, *extra: str) -> Path:
+        config = load_config(
+            ROOT / "configs" / "smoke.yaml",
+            [
+                f"base_model={tiny_base}",
+                f"data.kaznerd_dir={kaznerd_dir}",
+                "train.crf_baseline=false",
+                "train.max_steps=null",
+                "train.epochs=0.05",
+                f"train.max_minutes={3 / 60}",
+                "model.freeze_layers=0",  # both of the tiny model's layers learn: one can go
+                *extra,
+            ],
+        )
+        return train(config, tmp_path / name / "model")
+
+    auto, asked = run("auto"), run("asked", "model.layers=1", "train.dropout=0")
+    assert json.loads((auto / "config.json").read_text())["num_hidden_layers"] == 1
+    cut, outright = load_file(auto / "model.safetensors"), load_file(asked / "model.safetensors")
+    assert cut.keys() == outright.keys() and all((cut[k] == outright[k]).all() for k in cut)
+    metrics = json.loads((auto / "metrics.json").read_text())["train"]
+    assert metrics["layers"] == 1 and metrics["layers_cut_to_fit"] and metrics["dropout"] == 0.0
+    assert not json.loads((asked / "metrics.json").read_text())["train"]["layers_cut_to_fit"]
+    card = (auto / "README.md").read_text(encoding="utf-8")
+    assert "cut to its lowest 1 encoder layer (`model.layers: auto`" in card
+    assert "`model.layers: auto`" not in (asked / "README.md").read_text(encoding="utf-8")
+    assert Tagger.load(auto).model.config.num_hidden_layers == 1
+    # The whole model's steps fit: every layer stays.
+    monkeypatch.setattr(budget, "measure_step", lambda *_args: 0.001)
+    assert json.loads((run("fits") / "config.json").read_text())["num_hidden_layers"] == 2
+
+
 def test_a_time_budget_is_refused_under_several_processes(
     tmp_path: Path, tiny_base: Path, kaznerd_dir: Path, monkeypatch
 ) -> None:

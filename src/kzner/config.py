@@ -93,8 +93,10 @@ class ModelConfig(_Strict):
     # above them, so each CPU step is cheaper. 0: train every layer.
     freeze_layers: int = Field(2, ge=0)
     # Keep only the base model's N lowest encoder layers (null: all): each
-    # layer is a twelfth of every forward pass of e5-small.
-    layers: int | None = Field(None, ge=1)
+    # layer is a twelfth of every forward pass of e5-small. auto: all, unless
+    # train.max_minutes would cut their steps; then the lowest two thirds
+    # (kzner.budget).
+    layers: Literal["auto"] | Annotated[int, Field(ge=1)] | None = "auto"
     # Keep only the sub-tokens that training/dev data and vocab_texts use
     # (plus all single characters): a far smaller model, same tokenisation of
     # those texts.

@@ -194,7 +194,7 @@ def _card_body(config: Config, metrics: dict, output: Path) -> str:
     return f"""# kzner model
 
 Named-entity recognition for Kazakh regional reports: {", ".join(config.labels)}.
-Token classifier fine-tuned from {_base_note(config)} by kzner {__version__}.
+Token classifier fine-tuned from {_base_note(config, metrics)} by kzner {__version__}.
 
 ## Intended use
 Finding organisations, projects, amounts of money, percentages, measured
@@ -296,13 +296,22 @@ print(entities(text))
 """
 
 
-def _base_note(config: Config) -> str:
-    """The base model, and where model.layers cut it, how far: the package's
-    figures are not those of the whole base model."""
+def _base_note(config: Config, metrics: dict) -> str:
+    """The base model, and where model.layers cut it, how far and why: the
+    package's figures are not those of the whole base model."""
     layers = config.model.layers
-    if layers is None:
+    train = metrics.get("train", {})
+    if train.get("layers_cut_to_fit"):
+        layers = train["layers"]
+        why = (
+            " (`model.layers: auto`: the time budget would have cut the whole model's steps,"
+            " so a smaller model learnt more of them)"
+        )
+    else:
+        why = ""
+    if not isinstance(layers, int):
         return f"`{config.base_model}`"
-    return f"`{config.base_model}` cut to its lowest {layers} encoder layer{'s' if layers > 1 else ''}"
+    return f"`{config.base_model}` cut to its lowest {layers} encoder layer{'s' if layers > 1 else ''}{why}"
 
 
 def pipeline_example(config: Config, output: Path) -> str:

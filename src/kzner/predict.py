@@ -98,8 +98,10 @@ def batch_windows(dtype: torch.dtype) -> int:
     it: ``kzner predict`` over the bench's 103 documents, whole process,
     8.2-8.4 s at 48 or 64 windows against 9.3-9.4 at 32, the same entities,
     peak 570-601 MB against 556-562. fp32 costs the same per row at any
-    size (48: 2% faster, 30 MB more), so it keeps 32."""
-    return 48 if dtype in (torch.bfloat16, torch.float16) else 32
+    size from 16 up (2-core AVX2 CPU, whole process: 16 windows 42.5-46.0 s
+    and 578-580 MB peak, 32 windows 42.9-46.3 s and 600-624 MB; 8 windows
+    25% slower), so it takes 16, the least memory at that speed."""
+    return 48 if dtype in (torch.bfloat16, torch.float16) else 16
 
 
 class Tagger:

@@ -132,17 +132,31 @@ def encoder_layer(name: str) -> int | None:
     return int(found[1]) if found else None
 
 
-def kept_layers(base: str, count: int | None) -> dict[str, int]:
+def kept_layers(base: str, count: int | str | None) -> dict[str, int]:
     """``from_pretrained`` arguments that keep the base model's ``count``
     lowest encoder layers: given a config with fewer layers, it loads those
     and leaves the checkpoint's others unused. More than the checkpoint holds
-    would be drawn at random, so that is refused."""
-    if count is None:
+    would be drawn at random, so that is refused. ``auto`` starts from all
+    of them (the time budget may cut them later)."""
+    if count is None or count == "auto":
         return {}
     layers = AutoConfig.from_pretrained(base).num_hidden_layers
     if count > layers:
         raise ConfigError(f"model.layers: {count} is more than the base model's {layers} layers")
     return {"num_hidden_layers": count}
+
+
+def auto_layers(layers: int, frozen: int) -> int | None:
+    """The encoder layers ``model.layers: auto`` keeps where the time budget
+    would cut the whole model's steps: the lowest two thirds (measured with
+    8 of 12), but always one above the frozen ones, which alone learn
+    nothing; None where that keeps them all.
+
+    >>> auto_layers(12, 2), auto_layers(24, 2), auto_layers(2, 0), auto_layers(3, 2)
+    (8, 16, 1, None)
+    """
+    kept = max(round(layers * 2 / 3), frozen + 1)
+    return kept if kept < layers else None
 
 
 def freeze_lowest_layers(model, count: int) -> None:  # noqa: ANN001
@@ -344,6 +358,14 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     corpus = load_corpus(config)
     log.info(corpus.kaznerd_split.describe())
     model, tokenizer, tagset = build_model(config, corpus)
+
+    def rebuilt(layers: int):  # noqa: ANN202
+        """The model ``model.layers: N`` would have built: the same head draw,
+        since the seed is set again before it."""
+        set_seed(config.train.seed)
+        cut = config.model_copy(update={"model": config.model.model_copy(update={"layers": layers})})
+        return build_model(cut, corpus)[0]
+
     label_ids = {tag: i for i, tag in enumerate(tagset.source)}
     train_set = training_features(tokenizer, corpus.train, label_ids, config)
     dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
@@ -360,6 +382,14 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         set_dropout(model, 0.0)
         return measure()
 
+    def measure_fewer_layers() -> tuple[int, float] | None:
+        nonlocal model
+        layers = auto_layers(model.config.num_hidden_layers, config.model.freeze_layers)
+        if layers is None:
+            return None
+        model = rebuilt(layers)
+        return layers, measure()
+
     schedule = budget.plan(
         config.train.max_steps or math.ceil(steps_per_epoch * config.train.epochs),
         max_minutes,
@@ -367,7 +397,10 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
         resume,
         measure,
         measure_without_dropout if config.train.dropout == "auto" else None,
+        measure_fewer_layers if config.model.layers == "auto" else None,
     )
+    if schedule.layers is not None and schedule.layers != model.config.num_hidden_layers:
+        model = rebuilt(schedule.layers)  # --resume of a run the budget cut
     if not schedule.dropout:  # also where --resume reads the plan
         set_dropout(model, 0.0)
     every = min(config.train.eval_steps or steps_per_epoch, schedule.steps)
@@ -428,6 +461,8 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
             "steps_scheduled": schedule.steps,  # under steps_planned where the time budget cut them
             "seconds_per_step_measured": schedule.seconds_per_step,
             "dropout": config.train.dropout if schedule.dropout else 0.0,
+            "layers": model.config.num_hidden_layers,
+            "layers_cut_to_fit": schedule.layers is not None,  # by model.layers: auto
             **train_extra,
         }
         score_and_package(trainer.model, tokenizer, config, corpus, train_metrics, work, output)
