@@ -40,6 +40,7 @@ Usage: python scripts/robustness.py --model models/kzner-e5-small [--names scrip
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 from collections.abc import Callable
@@ -184,9 +185,13 @@ def pipeline_tagger(model: str, aggregation: str) -> Tag:
 
 def card_tagger(model: str) -> Tag:
     """The model card's plain-transformers example, run as written (its
-    closing ``print`` too) for its ``entities`` function."""
+    closing ``print`` too) for its ``entities`` function, but on ``model``:
+    the card names the folder the package was trained into, which a copied
+    or moved package no longer is (a bench of a copy read the package that
+    had since been trained there)."""
+    example = re.sub(r'model="[^"]*"', f"model={json.dumps(str(model))}", card_examples(Path(model))[-1])
     namespace: dict = {}
-    exec(compile(card_examples(Path(model))[-1], "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
     entities = namespace["entities"]
     return lambda texts: [[Span(e["start"], e["end"], e["label"]) for e in entities(text)] for text in texts]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kzner.config import load_config
+from kzner.config import Config, load_config
 from kzner.document import LABELS
 from kzner.tagset import iob_tags
 
@@ -90,6 +90,29 @@ def test_model_card_is_a_hub_card_whose_examples_run_as_written(trained: Path) -
         with contextlib.redirect_stdout(printed):
             exec(compile(example, "README.md", "exec"), {})  # noqa: S102
         assert printed.getvalue().startswith("[")
+
+
+def test_the_cards_example_is_scored_on_the_package_named_not_where_it_was_trained(
+    trained: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """scripts/robustness.py and bench_predict.py score a copied package's
+    card example on that copy, not on whatever lies where it was trained."""
+    import shutil
+    import sys
+
+    import transformers
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from robustness import card_tagger
+
+    moved = tmp_path / "moved"
+    shutil.copytree(trained, moved)
+    loaded: list[str] = []
+    real = transformers.pipeline
+    monkeypatch.setattr(transformers, "pipeline", lambda *a, **k: loaded.append(k["model"]) or real(*a, **k))
+    spans = card_tagger(str(moved))(["Ақмола облысында «Жайлы мектеп» жобасы бойынша 2 мектеп салынды."])
+    assert loaded == [str(moved)] and len(spans) == 1
+    assert f'model="{trained}"' in (moved / "README.md").read_text(encoding="utf-8")
 
 
 def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path) -> None:
@@ -435,6 +458,22 @@ def test_smoke_training_on_a_train_file_uses_the_papers_split(
     assert "the paper's split: the train file for training (48 sentences" in (out / "README.md").read_text()
 
 
+def budgeted(tiny_base: Path, kaznerd_dir: Path, max_minutes: str, *extra: str) -> Config:
+    """The smoke config on the tiny model, its steps from epochs, under a time budget."""
+    return load_config(
+        ROOT / "configs" / "smoke.yaml",
+        [
+            f"base_model={tiny_base}",
+            f"data.kaznerd_dir={kaznerd_dir}",
+            "train.crf_baseline=false",
+            "train.max_steps=null",
+            "train.epochs=0.05",
+            f"train.max_minutes={max_minutes}",
+            *extra,
+        ],
+    )
+
+
 def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit(
     tmp_path: Path, tiny_base: Path, kaznerd_dir: Path, monkeypatch
 ) -> None:
@@ -446,19 +485,7 @@ def test_a_time_budget_fits_the_schedule_and_changes_nothing_where_the_steps_fit
     cards: dict[str, str] = {}
 
     def run(name: str, max_minutes: str, *extra: str) -> tuple[dict, dict, list[dict]]:
-        config = load_config(
-            ROOT / "configs" / "smoke.yaml",
-            [
-                f"base_model={tiny_base}",
-                f"data.kaznerd_dir={kaznerd_dir}",
-                "train.crf_baseline=false",
-                "train.max_steps=null",
-                "train.epochs=0.05",
-                f"train.max_minutes={max_minutes}",
-                *extra,
-            ],
-        )
-        model = train(config, tmp_path / name / "model")
+        model = train(budgeted(tiny_base, kaznerd_dir, max_minutes, *extra), tmp_path / name / "model")
         metrics = json.loads((model / "metrics.json").read_text())["train"]
         log = [json.loads(line) for line in (tmp_path / name / "model.work" / "metrics.jsonl").open()]
         cards[name] = (model / "README.md").read_text(encoding="utf-8")
@@ -510,21 +537,10 @@ def test_a_budget_too_short_for_every_layer_trains_the_lowest_as_if_asked(
     # A machine where a step takes a second whatever the model, and 3 fit.
     monkeypatch.setattr(budget, "measure_step", lambda *_args: 1.0)
 
-    def run(name: str, *extra: str) -> Path:
-        config = load_config(
-            ROOT / "configs" / "smoke.yaml",
-            [
-                f"base_model={tiny_base}",
-                f"data.kaznerd_dir={kaznerd_dir}",
-                "train.crf_baseline=false",
-                "train.max_steps=null",
-                "train.epochs=0.05",
-                f"train.max_minutes={3 / 60}",
-                "model.freeze_layers=0",  # both of the tiny model's layers learn: one can go
-                *extra,
-            ],
-        )
-        return train(config, tmp_path / name / "model")
+    def run(name: str, *extra: str, resume: bool = False) -> Path:
+        # model.freeze_layers 0: both of the tiny model's layers learn, so one can go.
+        config = budgeted(tiny_base, kaznerd_dir, str(3 / 60), "model.freeze_layers=0", *extra)
+        return train(config, tmp_path / name / "model", resume=resume)
 
     auto, asked = run("auto"), run("asked", "model.layers=1", "train.dropout=0")
     assert json.loads((auto / "config.json").read_text())["num_hidden_layers"] == 1
@@ -537,6 +553,10 @@ def test_a_budget_too_short_for_every_layer_trains_the_lowest_as_if_asked(
     assert "cut to its lowest 1 encoder layer (`model.layers: auto`" in card
     assert "`model.layers: auto`" not in (asked / "README.md").read_text(encoding="utf-8")
     assert Tagger.load(auto).model.config.num_hidden_layers == 1
+    # Resumed, it rebuilds the cut model its checkpoints hold, timing nothing.
+    monkeypatch.setattr(budget, "measure_step", lambda *_args: pytest.fail("a resumed run timed a step"))
+    resumed = load_file(run("auto", resume=True) / "model.safetensors")
+    assert all((resumed[k] == cut[k]).all() for k in cut)
     # The whole model's steps fit: every layer stays.
     monkeypatch.setattr(budget, "measure_step", lambda *_args: 0.001)
     assert json.loads((run("fits") / "config.json").read_text())["num_hidden_layers"] == 2
