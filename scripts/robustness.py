@@ -189,7 +189,10 @@ def card_tagger(model: str) -> Tag:
     the card names the folder the package was trained into, which a copied
     or moved package no longer is (a bench of a copy read the package that
     had since been trained there)."""
-    example = re.sub(r'model="[^"]*"', f"model={json.dumps(str(model))}", card_examples(Path(model))[-1])
+    named = f"model={json.dumps(str(model), ensure_ascii=False)}"
+    example, found = re.subn(r'model="[^"]*"', lambda _: named, card_examples(Path(model))[-1], count=1)
+    if not found:
+        raise ValueError(f'the model card of {model} names no model="..." to run')
     namespace: dict = {}
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102
     entities = namespace["entities"]

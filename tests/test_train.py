@@ -105,7 +105,7 @@ def test_the_cards_example_is_scored_on_the_package_named_not_where_it_was_train
     sys.path.insert(0, str(ROOT / "scripts"))
     from robustness import card_tagger
 
-    moved = tmp_path / "moved"
+    moved = tmp_path / "көшірме"  # a Cyrillic folder: its path must reach the example unescaped
     shutil.copytree(trained, moved)
     loaded: list[str] = []
     real = transformers.pipeline
@@ -556,7 +556,7 @@ def test_a_budget_too_short_for_every_layer_trains_the_lowest_as_if_asked(
     # Resumed, it rebuilds the cut model its checkpoints hold, timing nothing.
     monkeypatch.setattr(budget, "measure_step", lambda *_args: pytest.fail("a resumed run timed a step"))
     resumed = load_file(run("auto", resume=True) / "model.safetensors")
-    assert all((resumed[k] == cut[k]).all() for k in cut)
+    assert resumed.keys() == cut.keys() and all((resumed[k] == cut[k]).all() for k in cut)
     # The whole model's steps fit: every layer stays.
     monkeypatch.setattr(budget, "measure_step", lambda *_args: 0.001)
     assert json.loads((run("fits") / "config.json").read_text())["num_hidden_layers"] == 2

@@ -18,6 +18,7 @@ import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -132,7 +133,7 @@ def encoder_layer(name: str) -> int | None:
     return int(found[1]) if found else None
 
 
-def kept_layers(base: str, count: int | str | None) -> dict[str, int]:
+def kept_layers(base: str, count: int | Literal["auto"] | None) -> dict[str, int]:
     """``from_pretrained`` arguments that keep the base model's ``count``
     lowest encoder layers: given a config with fewer layers, it loads those
     and leaves the checkpoint's others unused. More than the checkpoint holds
