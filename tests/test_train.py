@@ -112,7 +112,12 @@ def test_the_cards_example_is_scored_on_the_package_named_not_where_it_was_train
     monkeypatch.setattr(transformers, "pipeline", lambda *a, **k: loaded.append(k["model"]) or real(*a, **k))
     spans = card_tagger(str(moved))(["Ақмола облысында «Жайлы мектеп» жобасы бойынша 2 мектеп салынды."])
     assert loaded == [str(moved)] and len(spans) == 1
-    assert f'model="{trained}"' in (moved / "README.md").read_text(encoding="utf-8")
+    card = moved / "README.md"
+    assert f'model="{trained}"' in card.read_text(encoding="utf-8")
+    # A card whose example names no package is refused, not run on some other one.
+    card.write_text(card.read_text(encoding="utf-8").replace("model=", "path="), encoding="utf-8")
+    with pytest.raises(ValueError, match='names no model="..." to run'):
+        card_tagger(str(moved))
 
 
 def test_package_is_complete_and_self_describing(trained: Path, tiny_base: Path) -> None:
