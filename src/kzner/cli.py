@@ -44,7 +44,7 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
     """How a model runs, the same for every command that tags text."""
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument(
-        "--batch-size", type=int, help="windows per forward pass (default: 48 in bf16/fp16, 32 in fp32)"
+        "--batch-size", type=int, help="windows per forward pass (default: 48 in bf16/fp16, 16 in fp32)"
     )
     parser.add_argument(
         "--precision",
