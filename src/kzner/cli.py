@@ -461,7 +461,11 @@ def _add_predict(commands) -> None:  # noqa: ANN001
     pr.add_argument("--output", help="write here (atomically) instead of stdout")
     pr.add_argument("--format", default="jsonl", choices=["jsonl", "labelstudio", "conll", "html"])
     pr.add_argument("--text-field", default="text", help="JSONL field holding the text")
-    pr.add_argument("--id-field", default="id", help="JSONL field naming the document (default: file:line)")
+    pr.add_argument(
+        "--id-field",
+        default="id",
+        help="JSONL field naming the document (default: %(default)s; a record without it: file:line)",
+    )
     pr.add_argument("--stdin-jsonl", action="store_true", help="- is JSONL records, not one text document")
     pr.add_argument("--skip-errors", action="store_true", help="go on past unreadable inputs, exit 1")
     pr.add_argument("--shard", metavar="I/N", help="only the I-th of N deterministic shards of the input")

@@ -242,7 +242,7 @@ context, grouped by label and kind: `report.html`; word-level confusion: `confus
 {in_domain}## Limitations
 KazNERD is transcribed TV news; regional reports differ in style (long
 programme names, amounts, district lists). Labels follow
-`docs/annotation-conventions.md` of the kzner project (quoted names tagged
+`annotations/GUIDELINES.md` of the kzner project (quoted names tagged
 without quotes; towns and districts without `қаласы/ауданы`).
 """
 
