@@ -151,10 +151,10 @@ def run_raw(model: str, texts: list[str], options: dict, threads: int):
     from transformers import AutoTokenizer
 
     from kzner.package import load_model, read_settings
-    from kzner.predict import batch_windows, pad_multiple, pick_dtype
+    from kzner.predict import DTYPES, batch_windows, pad_multiple, resolve_precision
 
     torch.set_num_threads(threads)
-    dtype = pick_dtype(options.get("precision", "auto"), torch.device("cpu"))
+    dtype = DTYPES[resolve_precision(options.get("precision", "auto"), torch.device("cpu"))]
     tokenizer = AutoTokenizer.from_pretrained(model)
     net = load_model(Path(model), dtype).eval()
     words = sentence_words(texts)
@@ -314,7 +314,7 @@ def main() -> None:
     print(f"{len(texts)} documents, {chars:,} characters; {args.threads} threads")
     print(f"pipeline batch {args.batch_size}; kzner batches as its defaults do")
     from kzner.evaluate import span_scores
-    from kzner.predict import pick_dtype
+    from kzner.predict import resolve_precision
     from kzner.tokenize import split_sentences, tokenize
 
     pipe_args = (args.model, texts, args.batch_size, args.stride, args.threads)
@@ -371,7 +371,8 @@ def main() -> None:
             print(f"{name}: {runs[raw][0] / runs[name][0]:.2f} of the speed of its raw forward passes")
     print(
         "agree: entities identical to kzner's (its defaults: precision auto, here "
-        f"{pick_dtype('auto', torch.device('cpu'))}), over all entities either found (start, end, label)"
+        f"{resolve_precision('auto', torch.device('cpu'))}), "
+        "over all entities either found (start, end, label)"
     )
     print(
         'pipeline: whole documents, its own striding, aggregation "first" ("simple": pipe simple); '

@@ -261,7 +261,7 @@ def test_faster_precisions_keep_offsets_and_refuse_what_cannot_work(model_dir: P
         fast = Tagger.load(model_dir, device="cpu", **options)
         assert [(e.start, e.end, e.label) for e in fast(TEXT)] == exact, options
     assert Tagger.load(model_dir, device="cpu", quantize=True).version.endswith("-int8")
-    with pytest.raises(KznerError, match="fp16 is for GPUs"):
+    with pytest.raises(KznerError, match="--precision=fp16 needs a CUDA device"):
         Tagger.load(model_dir, device="cpu", precision="fp16")
     with pytest.raises(KznerError, match="quantize is dynamic int8 on CPU from fp32"):
         Tagger.load(model_dir, device="cpu", precision="bf16", quantize=True)
@@ -288,9 +288,9 @@ def test_auto_precision_on_cpu_is_bf16_only_where_the_cpu_has_it(monkeypatch, na
     from kzner import predict
 
     monkeypatch.setattr(predict, "cpu_has_bf16", lambda: native)
-    expected = torch.bfloat16 if native else torch.float32
-    assert predict.pick_dtype("auto", torch.device("cpu")) == expected
-    assert predict.pick_dtype("fp32", torch.device("cpu")) == torch.float32
+    expected = "bf16" if native else "fp32"
+    assert predict.resolve_precision("auto", torch.device("cpu")) == expected
+    assert predict.resolve_precision("fp32", torch.device("cpu")) == "fp32"
 
 
 def test_context_option_reaches_the_tagger(model_dir: Path, tmp_path: Path, monkeypatch) -> None:

@@ -9,6 +9,7 @@ import torch
 from transformers import AutoModelForTokenClassification, TrainingArguments
 
 from kzner.config import ConfigError, load_config
+from kzner.errors import KznerError
 from kzner.features import IGNORE
 from kzner.train import _Trainer, weighted_loss
 
@@ -92,20 +93,20 @@ def test_crf_refuses_per_tag_loss_options() -> None:
 def test_precision_follows_the_hardware(
     monkeypatch, cuda: bool, cuda_bf16: bool, cpu_bf16: bool, wanted: str, expected: str
 ) -> None:
-    from kzner import train
+    from kzner import predict
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: cuda_bf16)
-    monkeypatch.setattr(train, "cpu_has_bf16", lambda: cpu_bf16)
-    assert train.resolve_precision(wanted) == expected
+    monkeypatch.setattr(predict, "cpu_has_bf16", lambda: cpu_bf16)
+    assert predict.resolve_precision(wanted, predict.pick_device(), "train.precision") == expected
 
 
 def test_fp16_on_cpu_is_refused(monkeypatch) -> None:
-    from kzner import train
+    from kzner import predict
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ConfigError, match="train.precision=fp16 needs a CUDA device"):
-        train.resolve_precision("fp16")
+    with pytest.raises(KznerError, match="train.precision=fp16 needs a CUDA device"):
+        predict.resolve_precision("fp16", predict.pick_device(), "train.precision")
 
 
 def test_cpu_bf16_probe_exists_in_this_torch() -> None:

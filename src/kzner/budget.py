@@ -45,6 +45,7 @@ from pathlib import Path
 import torch
 
 from kzner.atomic import atomic_file
+from kzner.predict import DTYPES
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +95,8 @@ def measure_step(model, dataset, collator, batch_size: int, precision: str, devi
     trained = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=0.0)
     autocast = (
-        torch.autocast(device.type, dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[precision])
-        if precision in ("bf16", "fp16")
+        torch.autocast(device.type, dtype=DTYPES[precision])
+        if precision != "fp32"
         else contextlib.nullcontext()
     )
     timed = []

@@ -67,18 +67,24 @@ def cpu_has_bf16() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def pick_dtype(precision: str, device: torch.device) -> torch.dtype:
-    """auto: half precision on a GPU; on CPU bf16 where the CPU has it natively
-    (scripts/bench_predict.py --fast on a CPU with AVX512-BF16: 1.9x the
-    speed of fp32 at 99.7% identical entities, over the 99.5% we ask), else
-    fp32, since emulated bf16 is slower than fp32."""
-    if precision == "auto":
-        if device.type != "cuda":
-            return torch.bfloat16 if cpu_has_bf16() else torch.float32
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    if precision == "fp16" and device.type == "cpu":
-        raise KznerError("fp16 is for GPUs; on CPU use bf16 or fp32")
-    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+# What ``--precision`` and ``train.precision`` name.
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_precision(wanted: str, device: torch.device, setting: str = "--precision") -> str:
+    """``auto`` made concrete for ``device``, in training and prediction
+    alike: half precision on a GPU (bf16 where it has it, else fp16); on
+    CPU bf16 where the CPU has it natively (scripts/bench_predict.py --fast
+    on a CPU with AVX512-BF16: 1.9x the speed of fp32 at 99.7% identical
+    entities, over the 99.5% we ask), else fp32, since emulated bf16 is
+    slower than fp32. ``setting`` names the option in the error."""
+    if wanted == "auto":
+        if device.type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        return "bf16" if cpu_has_bf16() else "fp32"
+    if wanted == "fp16" and device.type != "cuda":
+        raise KznerError(f"{setting}=fp16 needs a CUDA device; on CPU use auto, bf16 or fp32")
+    return wanted
 
 
 def pad_multiple(dtype: torch.dtype) -> int | None:
@@ -159,7 +165,7 @@ class Tagger:
         check_labels(directory, settings, labels)
         target = pick_device(device)
         # int8 is quantised from fp32 weights: auto must not pick bf16 for it.
-        dtype = pick_dtype("fp32" if quantize and precision == "auto" else precision, target)
+        dtype = DTYPES[resolve_precision("fp32" if quantize and precision == "auto" else precision, target)]
         model = load_model(directory, dtype).to(target)
         if quantize:
             if target.type != "cpu" or dtype != torch.float32:

@@ -49,7 +49,7 @@ from kzner.errors import KznerError
 from kzner.evaluate import score_documents, tag_scores
 from kzner.features import IGNORE, encode_sentences, owner_windows, plan_windows, window_features
 from kzner.package import check_labels, read_settings, write_package
-from kzner.predict import Tagger, cpu_has_bf16, pick_device
+from kzner.predict import Tagger, pick_device, resolve_precision
 from kzner.prune import kept_ids, prune
 from kzner.ranks import leave
 from kzner.report import write_confusion_png, write_html
@@ -318,17 +318,6 @@ def dev_predictions(model, fold: torch.Tensor):  # noqa: ANN001, ANN201
     return predict
 
 
-def resolve_precision(wanted: str) -> str:
-    """``train.precision`` made concrete for this machine: fp32, bf16 or fp16."""
-    if wanted == "auto":
-        if torch.cuda.is_available():
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if cpu_has_bf16() else "fp32"
-    if wanted == "fp16" and not torch.cuda.is_available():
-        raise ConfigError("train.precision=fp16 needs a CUDA device; on CPU use auto, bf16 or fp32")
-    return wanted
-
-
 def _loss(config: Config, tagset: TagSet, model):  # noqa: ANN001, ANN202
     """None (the model's own loss) unless labels are weighted or a CRF is on."""
     if config.model.crf:
@@ -372,7 +361,8 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
 
     steps_per_epoch = math.ceil(len(train_set) / (config.train.batch_size * world))
-    precision = resolve_precision(config.train.precision)
+    # for the device the Trainer puts the model on (use_cpu below)
+    precision = resolve_precision(config.train.precision, pick_device(), "train.precision")
     collator = DataCollatorForTokenClassification(tokenizer)
 
     def measure() -> float:
