@@ -48,7 +48,7 @@ def report_paragraphs(folder: Path, count: int) -> list[str]:
     return [pieces[i % len(pieces)] for i in range(count)]
 
 
-def best_seconds(run, repeats: int) -> float:  # noqa: ANN001
+def best_seconds(run, repeats: int) -> float:
     run()  # warm-up: first-call allocations are not throughput
     times = []
     for _ in range(repeats):

@@ -273,7 +273,7 @@ def whole_processes(
         return runs
 
 
-def in_child(function, *args):  # noqa: ANN001, ANN002, ANN201
+def in_child(function, *args):
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         return pool.apply(function, args)
 

@@ -29,7 +29,7 @@ from bench_predict import add_document_arguments, documents
 Entity = tuple[int, int, str]
 
 
-def window_entities(ner, text: str, strategy: str, stride: int):  # noqa: ANN001, ANN201
+def window_entities(ner, text: str, strategy: str, stride: int):
     """Per window of ``text``: its pieces' character ranges and the entities
     (the pipeline's dicts) its post-processing makes of that window alone."""
     pre, _, post = ner._sanitize_parameters(aggregation_strategy=strategy, stride=stride)
@@ -46,7 +46,7 @@ def as_tuple(entity: dict) -> Entity:
     return entity["start"], entity["end"], entity["entity_group"]
 
 
-def union(ner, windows) -> set[Entity]:  # noqa: ANN001
+def union(ner, windows) -> set[Entity]:
     """The windows' entities merged as the pipeline merges them."""
     merged = ner.aggregate_overlapping_entities([e for _, found in windows for e in found])
     return {as_tuple(e) for e in merged}

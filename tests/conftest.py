@@ -74,7 +74,7 @@ ALPHABET = (
 
 def seeded_tiny_classifier(
     folder: Path, names: dict[int, str], seed: int, set_head: Callable[[torch.nn.Linear], None]
-):  # noqa: ANN201
+):
     """A tiny token classifier over ``names`` in ``folder``, its head set by
     ``set_head``; seeded, so that every run tests the same weights."""
     with torch.random.fork_rng():

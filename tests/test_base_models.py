@@ -85,7 +85,7 @@ def test_conversion_holds_a_lock_that_other_processes_wait_on(tmp_path: Path, mo
     target = tmp_path / "cache" / "e5"
     held = []
 
-    def save(checkpoint, directory: Path) -> None:  # noqa: ANN001
+    def save(checkpoint, directory: Path) -> None:
         # Another process (another open of the lock file) cannot take it now.
         with pytest.raises(Timeout):
             FileLock(target.parent / ".e5.lock", timeout=0).acquire()

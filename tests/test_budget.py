@@ -73,7 +73,7 @@ def test_fewer_layers_are_tried_before_dropout_goes(tmp_path: Path) -> None:
     saved = tmp_path / "schedule.json"
     tried: list[str] = []
 
-    def fewer_layers(seconds: float):  # noqa: ANN202
+    def fewer_layers(seconds: float):
         def measure() -> tuple[int, float]:
             tried.append("layers")
             return 8, seconds

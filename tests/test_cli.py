@@ -29,7 +29,7 @@ def test_bad_input_is_one_line_and_debug_shows_its_traceback(tmp_path: Path, cap
 
 def test_a_bug_is_not_dressed_as_bad_input(tmp_path: Path, monkeypatch) -> None:
     # A ValueError from inside kzner or a library is a bug: it keeps its traceback.
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def broken(*args, **kwargs):
         raise ValueError("an internal bug")
 
     monkeypatch.setattr(cli, "read_exports", broken)
@@ -87,7 +87,7 @@ def test_tasks_are_imported_in_batches() -> None:
 
     sizes = []
 
-    def import_tasks(id: int, request: list, return_task_ids: bool) -> SimpleNamespace:  # noqa: A002
+    def import_tasks(id: int, request: list, return_task_ids: bool) -> SimpleNamespace:
         sizes.append(len(request))
         return SimpleNamespace(task_ids=[t["n"] for t in request])
 
@@ -122,7 +122,7 @@ def test_evaluate_output_is_written_whole_or_not_at_all(
     out = tmp_path / "scores.json"
     out.write_text("previous scores")
 
-    def interrupted(obj, f, **kwargs) -> None:  # noqa: ANN001, ANN003
+    def interrupted(obj, f, **kwargs) -> None:
         f.write("{half")
         raise KeyboardInterrupt
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from kzner.document import LABELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import learning_curve  # noqa: E402
+import learning_curve
 
 
 def fake_metrics(sentences: int, f1: float) -> dict:

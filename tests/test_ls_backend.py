@@ -51,7 +51,7 @@ def kzner_log(caplog: pytest.LogCaptureFixture, monkeypatch) -> pytest.LogCaptur
     return caplog
 
 
-def post(client: TestClient, path: str, body: dict[str, Any]) -> Any:  # noqa: ANN401
+def post(client: TestClient, path: str, body: dict[str, Any]) -> Any:
     # As Label Studio sends it: non-ASCII escaped, so that a lone surrogate travels too.
     return client.post(path, content=json.dumps(body), headers={"content-type": "application/json"})
 

@@ -9,7 +9,7 @@ from transformers import AutoTokenizer, pipeline
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-from pipeline_windows import as_tuple, union, where, window_entities  # noqa: E402
+from pipeline_windows import as_tuple, union, where, window_entities
 
 TEXT = (
     "Қызылорда облысының әкімдігі «Жайлы мектеп» жобасына 2 млрд теңге бөлді. "

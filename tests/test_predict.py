@@ -297,7 +297,7 @@ def test_context_option_reaches_the_tagger(model_dir: Path, tmp_path: Path, monk
     seen = []
     load = Tagger.load.__func__
 
-    def recording(cls, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def recording(cls, *args, **kwargs):
         tagger = load(cls, *args, **kwargs)
         seen.append(tagger.context)
         return tagger

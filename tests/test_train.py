@@ -88,7 +88,7 @@ def test_model_card_is_a_hub_card_whose_examples_run_as_written(trained: Path) -
     for example in examples:
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            exec(compile(example, "README.md", "exec"), {})  # noqa: S102
+            exec(compile(example, "README.md", "exec"), {})
         assert printed.getvalue().startswith("[")
 
 

@@ -53,7 +53,7 @@ class HesitantTagger(PositionTagger):
 
 
 @pytest.fixture(scope="module")
-def tokenizer(tmp_path_factory):  # noqa: ANN201
+def tokenizer(tmp_path_factory):
     letters = "абвгдеж"
     return AutoTokenizer.from_pretrained(make_tiny_model(tmp_path_factory.mktemp("tok") / "m", letters))
 
@@ -65,7 +65,7 @@ def sentence(n: int, seed: int = 7) -> list[str]:
     return ["".join(rng.choice("абвгдеж") for _ in range(rng.randint(1, 3))) for _ in range(n)]
 
 
-def expected_tags(tokenizer, words: list[str]) -> list[set[int]]:  # noqa: ANN001
+def expected_tags(tokenizer, words: list[str]) -> list[set[int]]:
     """Per word, the tags it may get: read at its first sub-token in the window
     where that sub-token sits furthest from an edge (ties: any of them)."""
     (enc,) = encode_sentences(tokenizer, [words])
@@ -93,7 +93,7 @@ def variants() -> dict[str, torch.nn.Module]:
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
 def test_each_word_is_read_from_the_window_where_it_sits_furthest_from_an_edge(
     tokenizer, precision: str
-) -> None:  # noqa: ANN001
+) -> None:
     tagger = Tagger(variants()[precision], tokenizer, LABELS, MAX_LENGTH, STRIDE, batch_size=3)
     sentences = [sentence(40), sentence(7), sentence(23)]
     for words, rows in zip(sentences, tagger.word_probabilities(sentences), strict=True):
@@ -106,7 +106,7 @@ def test_each_word_is_read_from_the_window_where_it_sits_furthest_from_an_edge(
         assert np.allclose(rows.sum(1), 1.0, atol=1e-2)
 
 
-def test_batch_size_does_not_change_what_a_word_gets(tokenizer) -> None:  # noqa: ANN001
+def test_batch_size_does_not_change_what_a_word_gets(tokenizer) -> None:
     tagger = Tagger(PositionTagger(), tokenizer, LABELS, MAX_LENGTH, STRIDE)
     sentences = [sentence(n) for n in (3, 40, 11, 25)]
     one = tagger.word_probabilities(sentences, batch_size=1)
@@ -128,7 +128,7 @@ class WidthRecorder(PositionTagger):
         return super().forward(input_ids, **rest)
 
 
-def test_batches_go_to_the_model_longest_first(tokenizer) -> None:  # noqa: ANN001
+def test_batches_go_to_the_model_longest_first(tokenizer) -> None:
     # Growing batches fragment the heap (see Tagger._probabilities): the
     # widest batch must come first, every later one no wider.
     model = WidthRecorder()
@@ -138,7 +138,7 @@ def test_batches_go_to_the_model_longest_first(tokenizer) -> None:  # noqa: ANN0
     assert model.widths == sorted(model.widths, reverse=True)
 
 
-def test_half_precision_batches_hold_more_windows_unless_told(tokenizer) -> None:  # noqa: ANN001
+def test_half_precision_batches_hold_more_windows_unless_told(tokenizer) -> None:
     # A bf16 matrix product on the CPU repacks its weights at every call
     # (kzner.predict.batch_windows): more windows a call share that cost.
     sentences = [sentence(n % 7 + 1) for n in range(100)]
@@ -152,7 +152,7 @@ def test_half_precision_batches_hold_more_windows_unless_told(tokenizer) -> None
     assert len({sum(r) for r in rows.values()}) == 1  # the same windows, batched otherwise
 
 
-def test_half_precision_batches_are_padded_to_multiples_of_8(tokenizer) -> None:  # noqa: ANN001
+def test_half_precision_batches_are_padded_to_multiples_of_8(tokenizer) -> None:
     # oneDNN keeps a bf16 kernel per input shape (kzner.predict.pad_multiple);
     # fp32 pads only to the batch's longest window.
     sentences = [sentence(n) for n in (1, 2, 40, 3, 5, 9)]
@@ -166,7 +166,7 @@ def test_half_precision_batches_are_padded_to_multiples_of_8(tokenizer) -> None:
     assert [-(-w // 8) * 8 for w in widths[torch.float32]] == widths[torch.bfloat16]
 
 
-def test_uncertainty_ranks_documents_by_how_unsure_the_model_is(tokenizer) -> None:  # noqa: ANN001
+def test_uncertainty_ranks_documents_by_how_unsure_the_model_is(tokenizer) -> None:
     tagger = Tagger(HesitantTagger(), tokenizer, LABELS, MAX_LENGTH, STRIDE)
     odd = {c for c in "абвгдеж" if tokenizer.convert_tokens_to_ids(c) % 2 == 1}
     assert odd and len(odd) < 7
@@ -181,7 +181,7 @@ def test_uncertainty_ranks_documents_by_how_unsure_the_model_is(tokenizer) -> No
     assert scores["unsure"] > 2.0 and scores["sure"] < 0.01  # ln 13 = 2.56: flat; one-hot: 0
 
 
-def test_paragraph_context_shares_windows_within_a_document_only(tokenizer) -> None:  # noqa: ANN001
+def test_paragraph_context_shares_windows_within_a_document_only(tokenizer) -> None:
     model = PositionTagger()
     short, shorter, long = ["а", "бв", "г"], ["д", "е"], sentence(30, seed=3)
     lengths = [len(e.ids) for e in encode_sentences(tokenizer, [short, shorter, long])]

@@ -88,7 +88,7 @@ def test_model_card_example_reads_a_document_as_kzner_does(viewed, tmp_path: Pat
     tokenizer.save_pretrained(tmp_path)
     namespace: dict = {}
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(pipeline_example(load_config(), tmp_path), "README.md", "exec"), namespace)  # noqa: S102
+        exec(compile(pipeline_example(load_config(), tmp_path), "README.md", "exec"), namespace)
     # Cuts before a number and before a capital after `ж.`, none after `ж.` before a small letter.
     text = (
         "ҚЫЗЫЛОРДА ОБЛЫСЫНДА «ЖАЙЛЫ МЕКТЕП» ЖОБАСЫНА 5 МЛРД. ТЕҢГЕ БӨЛІНДІ\n"

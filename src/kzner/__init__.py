@@ -6,7 +6,7 @@ __all__ = ["LABELS", "Document", "Span", "Tagger"]
 __version__ = "0.1.0"
 
 
-def __getattr__(name: str):  # noqa: ANN202
+def __getattr__(name: str):
     # `from kzner import Tagger` without making every `import kzner` load torch.
     if name == "Tagger":
         from kzner.predict import Tagger

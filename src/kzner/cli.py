@@ -68,7 +68,7 @@ def _inference_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load_tagger(args: argparse.Namespace, labels=None):  # noqa: ANN001, ANN202
+def _load_tagger(args: argparse.Namespace, labels=None):
     from kzner.predict import Tagger
 
     return Tagger.load(
@@ -83,7 +83,7 @@ def _load_tagger(args: argparse.Namespace, labels=None):  # noqa: ANN001, ANN202
     )
 
 
-def _in_chunks(items: Sequence, desc: str, size: int = 64):  # noqa: ANN202
+def _in_chunks(items: Sequence, desc: str, size: int = 64):
     """``items`` a chunk at a time, with a progress bar on stderr."""
     from tqdm import tqdm
 
@@ -215,7 +215,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _writer(fmt: str, out, tagger, model: Path):  # noqa: ANN001, ANN202
+def _writer(fmt: str, out, tagger, model: Path):
     from kzner import outputs
 
     if fmt == "labelstudio":
@@ -254,7 +254,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
-def _predict_alone(args: argparse.Namespace, tagger, sources, files):  # noqa: ANN001, ANN202
+def _predict_alone(args: argparse.Namespace, tagger, sources, files):
     from contextlib import nullcontext
 
     from kzner.atomic import atomic_file
@@ -268,7 +268,7 @@ def _predict_alone(args: argparse.Namespace, tagger, sources, files):  # noqa: A
         return tag_corpus(tagger, sources, writer, args.skip_errors, total, min_score=args.min_score)
 
 
-def _predict_part(args: argparse.Namespace, tagger, sources, rank):  # noqa: ANN001, ANN202
+def _predict_part(args: argparse.Namespace, tagger, sources, rank):
     """This rank's share into its part; then rank 0 writes --output from all parts."""
     from collections import deque
 
@@ -292,7 +292,7 @@ def _predict_part(args: argparse.Namespace, tagger, sources, rank):  # noqa: ANN
     return summary
 
 
-def _documents(args: argparse.Namespace):  # noqa: ANN202
+def _documents(args: argparse.Namespace):
     """The readable inputs of a labelstudio command; an unreadable one stops it."""
     from kzner.inputs import plan, read_sources
 
@@ -325,7 +325,7 @@ def cmd_ls_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _push(args: argparse.Namespace, config, sources, tagger) -> list[int]:  # noqa: ANN001
+def _push(args: argparse.Namespace, config, sources, tagger) -> list[int]:
     from kzner import ls_client, ls_tasks
 
     pieces = [
@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_data(commands) -> None:  # noqa: ANN001
+def _add_data(commands) -> None:
     data = commands.add_parser("data", help="check training data").add_subparsers(
         dest="data_command", required=True
     )
@@ -429,7 +429,7 @@ def _add_data(commands) -> None:  # noqa: ANN001
     kz.set_defaults(func=cmd_kaznerd)
 
 
-def _add_train(commands) -> None:  # noqa: ANN001
+def _add_train(commands) -> None:
     tr = commands.add_parser("train", help="train, evaluate and package a model from a YAML config")
     tr.add_argument("config", help="YAML config, e.g. configs/default.yaml")
     tr.add_argument("--output", help="model directory (default: train.output in the config)")
@@ -439,7 +439,7 @@ def _add_train(commands) -> None:  # noqa: ANN001
     tr.set_defaults(func=cmd_train)
 
 
-def _add_evaluate(commands) -> None:  # noqa: ANN001
+def _add_evaluate(commands) -> None:
     ev = commands.add_parser("evaluate", help="score a trained model on KazNERD or on Label Studio exports")
     ev.add_argument("model", help="trained model directory")
     ev.add_argument("--data", nargs="+", help="Label Studio exports to score on (default: KazNERD)")
@@ -454,7 +454,7 @@ def _add_evaluate(commands) -> None:  # noqa: ANN001
     ev.set_defaults(func=cmd_evaluate)
 
 
-def _add_predict(commands) -> None:  # noqa: ANN001
+def _add_predict(commands) -> None:
     pr = commands.add_parser("predict", help="tag new documents with a trained model")
     pr.add_argument("inputs", nargs="+", metavar="INPUT", help=".txt, folders, .jsonl, - (stdin)")
     pr.add_argument("--model", required=True, help="trained model directory")
@@ -474,7 +474,7 @@ def _add_predict(commands) -> None:  # noqa: ANN001
     pr.set_defaults(func=cmd_predict)
 
 
-def _add_labelstudio(commands) -> None:  # noqa: ANN001
+def _add_labelstudio(commands) -> None:
     ls = commands.add_parser("labelstudio", help="the Label Studio loop (server from $LABEL_STUDIO_URL)")
     ls_commands = ls.add_subparsers(dest="ls_command", required=True)
     ls_cfg = ls_commands.add_parser("config", help="print the labeling config XML for our labels")
@@ -516,7 +516,7 @@ def _add_labelstudio(commands) -> None:  # noqa: ANN001
     serve.set_defaults(func=cmd_ls_serve)
 
 
-def _add_base_model(commands) -> None:  # noqa: ANN001
+def _add_base_model(commands) -> None:
     base = commands.add_parser(
         "base-model", help="prepare a base model (converts the embedded one once) and print its path"
     )

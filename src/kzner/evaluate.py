@@ -106,13 +106,13 @@ def format_table(scores: dict[str, dict], title: str) -> str:
     return "\n".join(lines)
 
 
-def format_comparison(columns: dict[str, dict], measure: str = "f1") -> str:
-    """One row per label, one column per system: the side-by-side view."""
+def format_comparison(columns: dict[str, dict]) -> str:
+    """One row per label, one column per system, F1: the side-by-side view."""
     names = list(columns)
     rows = [r for r in next(iter(columns.values())) if r != "weighted avg"]
     lines = [f"{'label':<12}" + "".join(f"{n:>14}" for n in names)]
     for row in rows:
-        cells = "".join(f"{columns[n].get(row, {}).get(measure, 0.0):>14.4f}" for n in names)
+        cells = "".join(f"{columns[n].get(row, {}).get('f1', 0.0):>14.4f}" for n in names)
         lines.append(f"{row:<12}{cells}")
     return "\n".join(lines)
 
@@ -148,7 +148,7 @@ def document_scores(docs: Sequence[Document], predicted: Sequence[Sequence[Span]
     return scores
 
 
-def score_documents(tagger, docs: Sequence[Document]) -> tuple[dict, list[list[Span]]]:  # noqa: ANN001
+def score_documents(tagger, docs: Sequence[Document]) -> tuple[dict, list[list[Span]]]:
     """Tag annotated raw documents as users' texts are tagged (``tagger`` is a
     ``kzner.Tagger``) and score them with ``document_scores``; the predicted
     spans come back too, for an error report."""

@@ -21,7 +21,7 @@ import logging
 import os
 import random
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -200,7 +200,7 @@ def _blocks(path: Path) -> Iterator[list[tuple[int, str, str]]]:
         yield rows
 
 
-def map_tags(tags: Sequence[str], mapping: Mapping[str, str] = TO_KZNER) -> list[str]:
+def map_tags(tags: Sequence[str]) -> list[str]:
     """Rename classes, turning unmapped ones into O.
 
     An ``I-`` continues an entity only when the tag before it has the same
@@ -214,7 +214,7 @@ def map_tags(tags: Sequence[str], mapping: Mapping[str, str] = TO_KZNER) -> list
     previous_class = None
     for tag in tags:
         prefix, _, cls = tag.partition("-")
-        target = mapping.get(cls) if cls else None
+        target = TO_KZNER.get(cls) if cls else None
         if target is None:
             out.append(OUTSIDE)
         elif prefix == "I" and previous_class == cls:
@@ -394,9 +394,9 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def to_document(sentence: KaznerdSentence, mapping: Mapping[str, str] = TO_KZNER) -> Document:
+def to_document(sentence: KaznerdSentence) -> Document:
     return document_from_words(
-        sentence.id, sentence.words, map_tags(sentence.tags, mapping), source=f"KazNERD {sentence.id}"
+        sentence.id, sentence.words, map_tags(sentence.tags), source=f"KazNERD {sentence.id}"
     )
 
 

@@ -47,7 +47,7 @@ def connect(url: str | None = None, key: str | None = None) -> LabelStudio:
     return client
 
 
-def call(function, *args, url: str = "", **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+def call(function, *args, url: str = "", **kwargs):
     """Run one SDK call, turning transport and auth failures into advice."""
     try:
         return function(*args, **kwargs)

@@ -112,7 +112,7 @@ def labelstudio_names(directory: Path, settings: dict) -> tuple[str, str]:
     return names.get("control", "label"), names.get("text_field", "text")
 
 
-def card_data(config: Config, metrics: dict, name: str):  # noqa: ANN201
+def card_data(config: Config, metrics: dict, name: str):
     """The card's YAML header: what the hub indexes and shows (language,
     licence, data, base model, task) and the measured figures as model-index
     results, so a package pushed as it is is a well-formed hub model."""
@@ -160,7 +160,7 @@ def card_data(config: Config, metrics: dict, name: str):  # noqa: ANN201
     )
 
 
-def model_card(config: Config, metrics: dict, output: Path):  # noqa: ANN201
+def model_card(config: Config, metrics: dict, output: Path):
     """The package's README.md as a Hugging Face model card."""
     from huggingface_hub import ModelCard
 

@@ -52,7 +52,7 @@ class PartWriter(Writer):
     """One JSON line per document: its place in the input, id, text and
     entities; what rank 0 needs to write any format in input order."""
 
-    def __init__(self, out, positions: deque[int]) -> None:  # noqa: ANN001
+    def __init__(self, out, positions: deque[int]) -> None:
         super().__init__(out)
         self.positions = positions
 

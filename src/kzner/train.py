@@ -66,14 +66,14 @@ DEV_DECODER = DECODERS[0]
 
 
 class _Trainer(Trainer):
-    def __init__(  # noqa: ANN002, ANN003
+    def __init__(
         self, *args, head_learning_rate: float | None = None, layer_decay: float | None = None, **kwargs
     ) -> None:
         super().__init__(*args, **kwargs)
         self.head_learning_rate = head_learning_rate
         self.layer_decay = layer_decay
 
-    def create_optimizer(self, model=None):  # noqa: ANN001, ANN201
+    def create_optimizer(self, model=None):
         fresh = self.optimizer is None
         optimizer = super().create_optimizer(model)
         if fresh and (self.head_learning_rate is not None or self.layer_decay is not None):
@@ -93,7 +93,7 @@ class _Trainer(Trainer):
                     optimizer.add_param_group({**settings, "params": params, "lr": rate})
         return optimizer
 
-    def evaluate(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def evaluate(self, *args, **kwargs):
         # Iterating the dev loader draws a seed from the global generator,
         # which would shift every later dropout mask: with the generator
         # restored, the weights trained do not depend on how often dev is
@@ -101,7 +101,7 @@ class _Trainer(Trainer):
         with torch.random.fork_rng(devices=[]):
             return super().evaluate(*args, **kwargs)
 
-    def _get_eval_sampler(self, eval_dataset):  # noqa: ANN001, ANN202
+    def _get_eval_sampler(self, eval_dataset):
         # Length grouping would shuffle dev rows, and dev scoring maps rows
         # back to sentences by position: keep them in order.
         return SequentialSampler(eval_dataset)
@@ -160,7 +160,7 @@ def auto_layers(layers: int, frozen: int) -> int | None:
     return kept if kept < layers else None
 
 
-def freeze_lowest_layers(model, count: int) -> None:  # noqa: ANN001
+def freeze_lowest_layers(model, count: int) -> None:
     """Stop training the ``count`` lowest encoder layers and everything below
     them: the whole embeddings module (positions and its LayerNorm too), since
     one trainable parameter down there makes autograd run backward through
@@ -177,7 +177,7 @@ def freeze_lowest_layers(model, count: int) -> None:  # noqa: ANN001
             p.requires_grad_(False)
 
 
-def set_dropout(model, rate: float) -> None:  # noqa: ANN001
+def set_dropout(model, rate: float) -> None:
     """Every dropout layer of ``model`` at ``rate``. transformers' encoders
     read their attention dropout from these modules too, so this reaches
     all of it without a new model (and the package's config keeps the base
@@ -193,18 +193,18 @@ class JsonlLog(TrainerCallback):
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+    def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
             with self.path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps({"step": state.global_step, "time": time.time(), **logs}) + "\n")
 
 
-def weighted_loss(weights: torch.Tensor, smoothing: float):  # noqa: ANN201
+def weighted_loss(weights: torch.Tensor, smoothing: float):
     """Cross-entropy with a weight per head output, normalised as HF's own
     loss is (per labelled sub-token of the whole batch, across devices and
     accumulation steps), so that weights of 1 give the usual loss."""
 
-    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:  # noqa: ANN001
+    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
         logits = outputs["logits"].float()
         total = torch.nn.functional.cross_entropy(
             logits.view(-1, logits.size(-1)),
@@ -220,11 +220,11 @@ def weighted_loss(weights: torch.Tensor, smoothing: float):  # noqa: ANN201
     return loss
 
 
-def crf_loss(layer: LinearChainCRF):  # noqa: ANN201
+def crf_loss(layer: LinearChainCRF):
     """The CRF's sequence NLL, per labelled word as HF's loss is, so the logged
     loss stays on the cross-entropy's scale."""
 
-    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:  # noqa: ANN001
+    def loss(outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
         labels = labels.to(outputs["logits"].device)
         count = num_items_in_batch if num_items_in_batch is not None else (labels != IGNORE).sum()
         return layer.loss(outputs["logits"], labels, IGNORE) / count
@@ -301,7 +301,7 @@ def dev_metric(sentences: list[Sentence], index: list[tuple[int, list[int]]], ta
     return compute
 
 
-def dev_predictions(model, fold: torch.Tensor):  # noqa: ANN001, ANN201
+def dev_predictions(model, fold: torch.Tensor):
     """Each position's distribution over our tags, folded on the fly (13
     numbers a token, not the head's 51); with a CRF, from its marginals over
     the window's scored words."""
@@ -318,7 +318,7 @@ def dev_predictions(model, fold: torch.Tensor):  # noqa: ANN001, ANN201
     return predict
 
 
-def _loss(config: Config, tagset: TagSet, model):  # noqa: ANN001, ANN202
+def _loss(config: Config, tagset: TagSet, model):
     """None (the model's own loss) unless labels are weighted or a CRF is on."""
     if config.model.crf:
         return crf_loss(model.crf)
@@ -349,7 +349,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     log.info(corpus.kaznerd_split.describe())
     model, tokenizer, tagset = build_model(config, corpus)
 
-    def rebuilt(layers: int):  # noqa: ANN202
+    def rebuilt(layers: int):
         """The model ``model.layers: N`` would have built: the same head draw,
         since the seed is set again before it."""
         set_seed(config.train.seed)
@@ -470,7 +470,7 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     return output
 
 
-def build_model(config: Config, corpus: Corpus):  # noqa: ANN201
+def build_model(config: Config, corpus: Corpus):
     """The base model with a new head over the tags the corpus teaches,
     its vocabulary pruned and its lower parts frozen as the config says."""
     base = base_models.resolve(config.base_model)
@@ -572,7 +572,7 @@ def score_and_package(
     corpus: Corpus,
     train_metrics: dict,
     work: Path,
-    output: Path,  # noqa: ANN001
+    output: Path,
 ) -> None:
     """Score the trained model on dev, KazNERD test and the in-domain dev part
     with the decoder users get, and package it with its reports."""

@@ -32,7 +32,7 @@ from tokenizers import Regex, Tokenizer, pre_tokenizers
 from kzner.tokenize import INVISIBLE, WORD_PATTERN
 
 
-def offsets_on_words(tokenizer):  # noqa: ANN001, ANN201
+def offsets_on_words(tokenizer):
     """``tokenizer`` (a fast HF tokenizer) reading raw text in kzner's words,
     changed in place; any tokenizer that does not split on Metaspace is left
     as it is."""

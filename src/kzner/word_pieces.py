@@ -31,7 +31,7 @@ SPACE = "\u2581"
 PREFIX = "##"
 
 
-def word_aware(model: torch.nn.Module, tokenizer) -> tuple[torch.nn.Module, PreTrainedTokenizerFast]:  # noqa: ANN001
+def word_aware(model: torch.nn.Module, tokenizer) -> tuple[torch.nn.Module, PreTrainedTokenizerFast]:
     """The model and tokenizer with the tokenizer read as WordPiece; a
     tokenizer that is not a Unigram one is returned as it is."""
     spec = json.loads(tokenizer.backend_tokenizer.to_str())
