@@ -64,7 +64,7 @@ def renamed(
     """``doc`` with each swappable mention's name replaced, spans moved to fit."""
     parts, spans, end, length, count = [], [], 0, 0, 0
     for span in sorted(doc.spans):
-        mention = doc.text[span.start : span.end]
+        mention = doc.span_text(span)
         words = tokenize(mention)
         swap = (
             gazetteer.swap(tuple(w.text for w in words), rng, names) if span.label in SWAPPED_LABELS else None
