@@ -361,12 +361,11 @@ def train(config: Config, output: Path | None = None, resume: bool = False) -> P
     dev_set, dev_index = dev_features(tokenizer, corpus.dev, label_ids, config)
 
     steps_per_epoch = math.ceil(len(train_set) / (config.train.batch_size * world))
-    # for the device the Trainer puts the model on (use_cpu below)
-    precision = resolve_precision(config.train.precision, pick_device(), "train.precision")
+    device = pick_device()  # where the Trainer puts the model (use_cpu below)
+    precision = resolve_precision(config.train.precision, device, "train.precision")
     collator = DataCollatorForTokenClassification(tokenizer)
 
     def measure() -> float:
-        device = pick_device()  # where the Trainer puts the model (use_cpu below)
         return budget.measure_step(model, train_set, collator, config.train.batch_size, precision, device)
 
     def measure_without_dropout() -> float:
