@@ -28,13 +28,16 @@ precision: how close kzner's end-to-end speed comes to the model's own.
 "Whole process" rows time each system from start to exit on the same
 documents as files, start-up and model loading included: ``kzner predict``
 with its defaults against a plain pipeline script (batch 32, and the
-pipeline's own default of 1), each in a fresh process with its peak memory.
+pipeline's own default of 1), each in a fresh process with its peak memory;
+``--rounds N`` runs them N times, each system in turn, and prints every
+round's seconds and ratios (a shared machine's timings drift by a fifth
+between runs, so ratios are read within a round).
 With ``--other-model`` (e.g. the same recipe trained with another seed),
 a "kzner, other" row gives the agreement two trainings reach: a yardstick
 for the pipeline's agreement with kzner on one package.
 
 Usage: python scripts/bench_predict.py [--model models/kzner-e5-small] [--documents 100] [--fast]
-    [--other-model models/another-seed]
+    [--other-model models/another-seed] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -257,20 +260,30 @@ def whole_process(command: list[str]) -> tuple[float, int]:
 
 
 def whole_processes(
-    model: str, texts: list[str], stride: int, batch: int, fp32: bool
-) -> dict[str, tuple[float, int]]:
+    model: str, texts: list[str], stride: int, batch: int, fp32: bool, rounds: int
+) -> dict[str, list[tuple[float, int]]]:
+    """Each system's (seconds, peak RSS) per round."""
     with tempfile.TemporaryDirectory() as folder:
         for i, text in enumerate(texts):
             Path(folder, f"{i:04d}.txt").write_text(text, encoding="utf-8")
         out = str(Path(folder, "out.jsonl"))
         pipe = [sys.executable, "-c", PIPELINE_SCRIPT, model, folder, out, str(stride)]
         kzner = [sys.executable, "-m", "kzner.cli", "predict", "--model", model, folder, "--output", out]
-        runs = {"kzner predict": whole_process(kzner)}
+        commands = {"kzner predict": kzner}
         if fp32:  # what CPUs without native bf16 run by default
-            runs["kzner predict fp32"] = whole_process([*kzner, "--precision", "fp32"])
-        runs[f"pipeline, batch {batch}"] = whole_process([*pipe, str(batch)])
-        runs["pipeline, batch 1"] = whole_process([*pipe, "0"])
+            commands["kzner predict fp32"] = [*kzner, "--precision", "fp32"]
+        commands[f"pipeline, batch {batch}"] = [*pipe, str(batch)]
+        commands["pipeline, batch 1"] = [*pipe, "0"]
+        runs: dict[str, list[tuple[float, int]]] = {name: [] for name in commands}
+        for _ in range(rounds):  # each system in turn: a machine's drift within a round hits all alike
+            for name, command in commands.items():
+                runs[name].append(whole_process(command))
         return runs
+
+
+def speed_ups(baseline: list[tuple[float, int]], runs: list[tuple[float, int]]) -> str:
+    """How many times faster ``runs`` were than ``baseline``, round by round."""
+    return " / ".join(f"{base / seconds:.2f}" for (base, _), (seconds, _) in zip(baseline, runs, strict=True))
 
 
 def in_child(function, *args):
@@ -298,6 +311,7 @@ def main() -> None:
         action="store_true",
         help="also run kzner in fp32, bf16 and dynamic int8 (and in fp32 as a whole process)",
     )
+    parser.add_argument("--rounds", type=int, default=1, help="whole-process runs of each system, in turn")
     parser.add_argument(
         "--other-model",
         help="also run kzner with this package, e.g. the same recipe trained with another seed: "
@@ -394,12 +408,17 @@ def main() -> None:
         f"(<s> and </s> included): the pipeline reads {read / tokens:.2f}x the pieces kzner reads"
     )
 
-    processes = whole_processes(args.model, texts, args.stride, args.batch_size, args.fast)
+    processes = whole_processes(args.model, texts, args.stride, args.batch_size, args.fast, args.rounds)
     print(f"\nwhole process, {len(texts)} documents as .txt files (start-up and model loading included)")
-    print(f"{'system':<22}{'seconds':>9}{'speed-up':>10}{'max RSS':>10}")
-    baseline = processes[f"pipeline, batch {args.batch_size}"][0]
-    for name, (seconds, rss_kb) in processes.items():
-        print(f"{name:<22}{seconds:>9.1f}{baseline / seconds:>9.2f}x{rss_kb / 1024:>8.0f} MB")
+    print(f"{'system':<22}{'seconds, per round':>24}{'speed-up, per round':>26}{'max RSS':>16}")
+    baseline = processes[f"pipeline, batch {args.batch_size}"]
+    for name, results in processes.items():
+        seconds = " / ".join(f"{s:.1f}" for s, _ in results)
+        low, high = (round(f(kb for _, kb in results) / 1024) for f in (min, max))
+        peak = f"{low}" if low == high else f"{low}-{high}"
+        print(f"{name:<22}{seconds:>24}{speed_ups(baseline, results):>25}x{peak:>13} MB")
+    by_default = speed_ups(processes["pipeline, batch 1"], processes["kzner predict"])
+    print(f"kzner predict against the pipeline at its default batch of 1, per round: {by_default}x")
     print('kzner predict with its defaults; the pipeline script: aggregation "first", its own striding')
 
 
