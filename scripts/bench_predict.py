@@ -414,8 +414,8 @@ def main() -> None:
     baseline = processes[f"pipeline, batch {args.batch_size}"]
     for name, results in processes.items():
         seconds = " / ".join(f"{s:.1f}" for s, _ in results)
-        low, high = (round(f(kb for _, kb in results) / 1024) for f in (min, max))
-        peak = f"{low}" if low == high else f"{low}-{high}"
+        peaks = sorted(round(kb / 1024) for _, kb in results)
+        peak = f"{peaks[0]}" if peaks[0] == peaks[-1] else f"{peaks[0]}-{peaks[-1]}"
         print(f"{name:<22}{seconds:>24}{speed_ups(baseline, results):>25}x{peak:>13} MB")
     by_default = speed_ups(processes["pipeline, batch 1"], processes["kzner predict"])
     print(f"kzner predict against the pipeline at its default batch of 1, per round: {by_default}x")
