@@ -528,6 +528,8 @@ def _add_base_model(commands) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _log_to_stderr(logging.INFO + 10 * (args.quiet - args.verbose))
+    if args.quiet or not sys.stderr.isatty():
+        _no_library_bars()
     try:
         return args.func(args)
     except KznerError as err:
@@ -548,6 +550,18 @@ def _log_to_stderr(level: int) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+
+
+def _no_library_bars() -> None:
+    """transformers draws a bar for every model it loads, into log files too;
+    kzner's own bar (shown on a terminal, not under -q) says how far a run is."""
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()  # read by transformers when it is first imported
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
 
 if __name__ == "__main__":
